@@ -1,0 +1,52 @@
+"""The error vocabulary of gan_pde.
+
+Every error the package raises on purpose derives from :class:`GanPdeError`, so a caller
+can catch the package's errors in one clause.  The concrete classes also derive from the
+matching built-in exception (``ValueError``, ``RuntimeError``, ``ImportError``) so that
+generic code that catches those keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "GanPdeError",
+    "InvalidDensityError",
+    "InvalidInputError",
+    "MeshError",
+    "MissingDependencyError",
+    "NotConvergedError",
+    "NumericalBreakdownError",
+]
+
+
+class GanPdeError(Exception):
+    """Base class of every error raised on purpose by gan_pde."""
+
+
+class InvalidInputError(GanPdeError, ValueError):
+    """An argument has a wrong value, shape or type; the message names it."""
+
+
+class InvalidDensityError(InvalidInputError):
+    """A density is not positive, not normalisable or has invalid parameters."""
+
+
+class MeshError(InvalidInputError):
+    """A mesh is unreadable, degenerate (zero-volume cells) or inverted (folded cells)."""
+
+
+class ConfigError(InvalidInputError):
+    """A configuration file has unknown keys, wrong types or invalid values."""
+
+
+class NotConvergedError(GanPdeError, RuntimeError):
+    """An iterative solver (Newton, eigen-solver) did not reach its tolerance."""
+
+
+class NumericalBreakdownError(GanPdeError, ArithmeticError):
+    """A computation produced NaN/Inf or a singular system where none is expected."""
+
+
+class MissingDependencyError(GanPdeError, ImportError):
+    """An optional dependency (e.g. torch) is needed for this feature but not installed."""
