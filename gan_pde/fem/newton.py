@@ -105,6 +105,9 @@ class NewtonResult:
         Line-search step length :math:`t_k` of each iteration.
     converged
         Whether the tolerance was met (if not, :func:`newton` raised unless told not to).
+    at_roundoff
+        True when Newton stopped because its step fell below ``xtol`` (residual at its
+        round-off floor) rather than by meeting the residual tolerance.
     """
 
     x: np.ndarray
@@ -112,6 +115,7 @@ class NewtonResult:
     residual_norms: np.ndarray
     step_lengths: np.ndarray
     converged: bool
+    at_roundoff: bool = False
 
 
 def sparse_direct_solve(matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
@@ -127,6 +131,7 @@ def newton(
     energy: Callable[[np.ndarray], float] | None = None,
     rtol: float = 1e-10,
     atol: float = 1e-14,
+    xtol: float = 1e-10,
     max_iter: int = 50,
     max_backtracks: int = 40,
     armijo: float = 1e-4,
@@ -148,6 +153,12 @@ def newton(
         enforces decrease of :math:`\|F\|_2`.
     rtol, atol
         Stop when :math:`\|F(x_k)\| \le \max(\text{atol}, \text{rtol}\,\|F(x_0)\|)`.
+    xtol
+        Also stop, after taking the step, when a Newton step is at most
+        :math:`\text{xtol}\,(1 + \|x\|_\infty)` in the max norm: with quadratic
+        convergence the new iterate's error is O(step²), far below round-off, while the
+        residual may sit on a round-off floor above the rtol target (ill-conditioned
+        Jacobians, e.g. large implicit steps).  ``at_roundoff`` records this exit.
     max_iter, max_backtracks, armijo
         Iteration limits and the Armijo constant c.
     linear_solve
@@ -175,8 +186,16 @@ def newton(
     steps: list[float] = []
     target = max(atol, rtol * norms[0])
     e = energy(x) if energy is not None else None
+    stalled = False
     while norms[-1] > target and len(steps) < max_iter:
         delta = _finite(linear_solve(jacobian(x), -f), "Newton direction", len(steps))
+        if np.abs(delta).max() <= xtol * (1.0 + np.abs(x).max()):
+            x = x + delta
+            f = _finite(residual(x), "residual", len(steps) + 1)
+            norms.append(float(np.linalg.norm(f)))
+            steps.append(1.0)
+            stalled = True
+            break
         slope = float(f @ delta)
         t = 1.0
         for _ in range(max_backtracks):
@@ -202,7 +221,7 @@ def newton(
         norms.append(float(np.linalg.norm(f)))
         steps.append(t)
         logger.debug("newton %d: |F| = %.3e, step %.3g", len(steps), norms[-1], t)
-    converged = norms[-1] <= target
+    converged = norms[-1] <= target or stalled
     if not converged and raise_on_failure:
         msg = (
             f"Newton did not converge in {max_iter} iterations: |F| = {norms[-1]:.3e} > "
@@ -215,6 +234,7 @@ def newton(
         residual_norms=np.array(norms),
         step_lengths=np.array(steps),
         converged=converged,
+        at_roundoff=stalled,
     )
 
 

@@ -31,6 +31,7 @@ from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakd
 from gan_pde.fem.basis import make_basis
 from gan_pde.fem.forms import WeightedSystem, assemble_weighted
 from gan_pde.fem.function import FEMFunction
+from gan_pde.fem.linalg import factorize_symmetric
 
 if TYPE_CHECKING:
     from gan_pde.densities import Density
@@ -259,7 +260,7 @@ def _solve_shift_invert(system: WeightedSystem, k: int, tol: float):
         return _solve_dense(system, k, tol)
     sigma = _shift(system)
     shifted = (system.stiffness + sigma * system.mass).tocsc()
-    lu = spla.splu(shifted, permc_spec="MMD_AT_PLUS_A")
+    lu = factorize_symmetric(shifted)
     op_inv = spla.LinearOperator(shifted.shape, matvec=lu.solve, dtype=float)
     try:
         values, vectors = spla.eigsh(
@@ -331,19 +332,28 @@ def _eigenfunctions(system: WeightedSystem, values: np.ndarray, y: np.ndarray) -
     w[~tail] = y[~tail] * np.exp(-0.5 * system.log_scale[~tail])[:, None]
     if not tail.any():
         return w
-    rows, cols = (system.stiffness + system.mass).nonzero()
-    ratio = np.exp(half[cols] - half[rows])
     resolved = ~tail
-    for j, value in enumerate(values):
-        data = np.asarray((system.stiffness - value * system.mass)[rows, cols]).ravel()
-        scaled = sp.csr_matrix((data * ratio, (rows, cols)), shape=system.stiffness.shape)
-        rhs = -(scaled[tail][:, resolved] @ w[resolved, j])
-        try:
-            w[tail, j] = spla.splu(scaled[tail][:, tail].tocsc()).solve(rhs)
-        except RuntimeError as err:
-            msg = f"could not recover the tail values of eigenfunction {j}: {err}"
-            raise NumericalBreakdownError(msg) from err
+    blocks = [_scaled_tail_blocks(system, half, tail, value) for value in (0.0, *values)]
+    base = factorize_symmetric(blocks[0][0])
+    preconditioner = spla.LinearOperator(base.shape, matvec=base.solve, dtype=float)
+    for j, (tail_block, coupling) in enumerate(blocks[1:]):
+        rhs = -(coupling @ w[resolved, j])
+        solution, info = spla.gmres(
+            tail_block, rhs, M=preconditioner, rtol=1e-13, atol=0.0, restart=50, maxiter=20
+        )
+        if info != 0:
+            solution = factorize_symmetric(tail_block).solve(rhs)
+        w[tail, j] = solution
     return w
+
+
+def _scaled_tail_blocks(system: WeightedSystem, half: np.ndarray, tail: np.ndarray, value: float):
+    """Tail-tail and tail-resolved blocks of D⁻¹(K̃ − ξM̃)D, D = e^{half}."""
+    pencil = (system.stiffness - value * system.mass).tocoo()
+    ratio = np.exp(half[pencil.col] - half[pencil.row])
+    scaled = sp.csr_matrix((pencil.data * ratio, (pencil.row, pencil.col)), shape=pencil.shape)
+    rows = scaled[tail]
+    return rows[:, tail].tocsc(), rows[:, ~tail]
 
 
 def _normalise(system: WeightedSystem, vectors: np.ndarray) -> np.ndarray:

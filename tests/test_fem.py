@@ -1,0 +1,236 @@
+"""FEM core: bases, point evaluation, functionals and the Newton solver."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import skfem
+from scipy import integrate, stats
+from skfem.helpers import dot, grad
+
+import gan_pde as gp
+from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
+from gan_pde.fem import (
+    CSRPattern,
+    FEMFunction,
+    js_divergence,
+    kl_divergence,
+    l1_distance,
+    make_basis,
+    mass,
+    newton,
+    weighted_mass,
+    weighted_stiffness,
+)
+
+# ---------------------------------------------------------------- bases and evaluation
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [
+        gp.mesh.interval(0, 1, n=4),
+        gp.mesh.rectangle((0, 1), (0, 1), n=(3, 3)),
+        gp.mesh.rectangle((0, 1), (0, 1), n=(3, 3), cell="quad"),
+        gp.mesh.box((0, 1), (0, 1), (0, 1), n=(2, 2, 2)),
+        gp.mesh.box((0, 1), (0, 1), (0, 1), n=(2, 2, 2), cell="hex"),
+    ],
+    ids=["line", "tri", "quad", "tet", "hex"],
+)
+@pytest.mark.parametrize("element", ["P1", "P2"])
+def test_weighted_forms_reproduce_integrals(mesh, element):
+    # with rho = 1: 1^T M 1 = |Omega| = 1 and K 1 = 0 (constants have no gradient); with
+    # rho = 1 + x_0, 1^T M 1 = 1 + 1/2 exactly (quadrature exact for polynomials).
+    basis = make_basis(mesh, element)
+    ones = np.ones(basis.N)
+    x = basis.global_coordinates()
+    m = weighted_mass.assemble(basis, rho=1.0 + x[0])
+    k = weighted_stiffness.assemble(basis, rho=1.0 + x[0])
+    assert ones @ m @ ones == pytest.approx(1.5, rel=1e-13)
+    assert np.abs(k @ ones).max() < 1e-12
+    # P2 reproduces quadratics: grad-grad with u = x_0^2 gives int (1+x)(2x)^2 = 4/3 + 1
+    u = basis.doflocs[0] ** 2 if element == "P2" else basis.doflocs[0]
+    expected = 4 / 3 + 1 if element == "P2" else 1.5
+    assert u @ k @ u == pytest.approx(expected, rel=1e-12)
+
+
+def test_fem_function_evaluation_and_outside_points():
+    mesh = gp.mesh.rectangle((0, 1), (0, 2), n=(5, 7))
+    basis = make_basis(mesh, "P2")
+    f = FEMFunction(basis, 1 + basis.doflocs[0] ** 2 - basis.doflocs[0] * basis.doflocs[1])
+    pts = np.random.default_rng(1).uniform(-0.5, 2.5, size=(400, 2))
+    values = f(pts)
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= 2)
+    exact = 1 + pts[:, 0] ** 2 - pts[:, 0] * pts[:, 1]
+    np.testing.assert_allclose(values[inside], exact[inside], atol=1e-13)  # P2 is exact
+    assert np.all(values[~inside] == 0.0)
+    with pytest.raises(InvalidInputError, match=r"shape \(n, 2\)"):
+        f(np.zeros((3, 3)))
+
+
+# ---------------------------------------------------------------- functionals
+
+
+def test_mass_l1_kl_jsd_of_gaussians_against_closed_forms():
+    mesh = gp.mesh.interval(-15, 16, n=200)
+    p = gp.Gaussian(mean=[0.0], cov=[[1.0]])
+    q = gp.Gaussian(mean=[1.0], cov=[[1.0]])
+    # degree-8 Gauss quadrature on h = 0.155: error ~ h^16 |f^(16)| -> round-off level
+    assert mass(p, mesh) == pytest.approx(1.0, abs=1e-13)
+    assert l1_distance(p, q, mesh) == pytest.approx(2 * (2 * stats.norm.cdf(0.5) - 1), rel=1e-12)
+    assert kl_divergence(p, q, mesh) == pytest.approx(0.5, rel=1e-12)
+
+    def integrand(x):
+        a, b = stats.norm.pdf(x), stats.norm.pdf(x, 1.0)
+        m = 0.5 * (a + b)
+        return 0.5 * (a * np.log(a / m) + b * np.log(b / m))
+
+    reference = integrate.quad(integrand, -15, 16, epsabs=1e-14, limit=200)[0]
+    assert js_divergence(p, q, mesh) == pytest.approx(reference, rel=1e-10)
+    assert js_divergence(p, p, mesh) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_jsd_tends_to_ln2_for_far_apart_densities_without_nan():
+    # overlap of N(-30,1) and N(30,1) underflows: JSD must be ln 2, L1 = 2, and no NaN
+    mesh = gp.mesh.interval(-45, 45, n=600)
+    p = gp.Gaussian(mean=[-30.0], cov=[[1.0]])
+    q = gp.Gaussian(mean=[30.0], cov=[[1.0]])
+    assert js_divergence(p, q, mesh) == pytest.approx(np.log(2.0), rel=1e-12)
+    assert l1_distance(p, q, mesh) == pytest.approx(2.0, rel=1e-12)
+    # q underflows where p lives, but log q does not: KL = (60)^2 / 2 exactly
+    assert kl_divergence(p, q, mesh) == pytest.approx(1800.0, rel=1e-12)
+
+
+def test_functionals_of_mesh_densities_use_the_fem_function_exactly():
+    mesh = gp.mesh.interval(-8, 8, n=64)
+    basis = make_basis(mesh, "P2")
+    target = gp.Gaussian(mean=[0.0], cov=[[1.0]])
+    u = gp.MeshDensity.from_density(target, basis, normalize=True)
+    assert mass(u, mesh) == pytest.approx(1.0, rel=1e-12)
+    # JSD(u, target) is the interpolation error: small (h = 0.25, P2) and positive
+    assert 0 < js_divergence(u, target, mesh) < 1e-6
+
+
+def test_functional_dimension_mismatch():
+    p = gp.Gaussian(mean=[0.0, 0.0], cov=np.eye(2))
+    with pytest.raises(InvalidInputError, match="dimension 2 does not match the mesh"):
+        mass(p, gp.mesh.interval(-1, 1, n=3))
+
+
+# ---------------------------------------------------------------- Newton
+
+
+def _resolvent_problem(n=200, lam=10.0):
+    """The JSD-flow step in s = ln(1 + w): a strictly convex energy (paper 002, (12)).
+
+    E(s) = int (e^s - (1 + f) s) dmu + lam/4 int |grad s|^2 dmu, grad E = F, and the
+    Jacobian is the e^s-weighted mass plus lam/2 times the weighted stiffness.
+    """
+    rho = gp.Gaussian(mean=[0.0], cov=[[1.0]])
+    basis = make_basis(gp.mesh.interval(-6, 6, n=n), "P1")
+    x = basis.global_coordinates()
+    weight = rho.pdf(np.asarray(x).reshape(1, -1).T).reshape(basis.nelems, -1)
+
+    @skfem.LinearForm
+    def load(v, w):
+        return w["rho"] * (np.exp(w["s"]) - 1.0 - w["f"]) * v
+
+    @skfem.BilinearForm
+    def jac_form(u, v, w):
+        return w["rho"] * (np.exp(w["s"]) * u * v + 0.5 * lam * dot(grad(u), grad(v)))
+
+    @skfem.Functional
+    def energy_form(w):
+        return w["rho"] * (
+            np.exp(w["s"]) - (1.0 + w["f"]) * w["s"] + 0.25 * lam * dot(grad(w["s"]), grad(w["s"]))
+        )
+
+    stiffness = weighted_stiffness.assemble(basis, rho=weight)
+    f_target = 4.0 * np.exp(-((basis.doflocs[0] - 1.0) ** 2)) + 0.5 * np.sin(basis.doflocs[0])
+    f_field = basis.interpolate(f_target)
+
+    def residual(s):
+        return load.assemble(basis, rho=weight, s=basis.interpolate(s), f=f_field) + (
+            0.5 * lam * (stiffness @ s)
+        )
+
+    pattern = CSRPattern.from_form(jac_form, basis, rho=weight, s=basis.zeros())
+
+    def jacobian(s):
+        return pattern.assemble(jac_form, basis, rho=weight, s=basis.interpolate(s))
+
+    def energy(s):
+        return energy_form.assemble(basis, rho=weight, s=basis.interpolate(s), f=f_field)
+
+    def fresh_jacobian(s):
+        return jac_form.assemble(basis, rho=weight, s=basis.interpolate(s))
+
+    jacobian.fresh = fresh_jacobian
+    return basis, residual, jacobian, energy, pattern
+
+
+def test_newton_converges_quadratically_and_reuses_the_pattern():
+    basis, residual, jacobian, energy, pattern = _resolvent_problem(lam=10.0)
+    seen = []
+
+    def tracked(s):
+        matrix = jacobian(s)
+        seen.append(matrix)
+        return matrix
+
+    result = newton(residual, tracked, basis.zeros(), energy=energy, rtol=1e-12)
+    assert result.converged
+    norms = result.residual_norms
+    # quadratic convergence r_{k+1} <= C r_k^2 / r_0 with C = O(1) once r_k < r_0 / 2,
+    # excluding steps that land on the round-off floor (~1e-13 r_0 for this problem)
+    pairs = [
+        (a, b)
+        for a, b in zip(norms[:-1], norms[1:], strict=True)
+        if a < 0.5 * norms[0] and b > 1e-12 * norms[0]
+    ]
+    assert len(pairs) >= 3
+    assert all(b <= 10.0 * a**2 / norms[0] for a, b in pairs)
+    assert result.iterations <= 12
+    # every Jacobian is a view on the pattern's index arrays: nothing was re-sorted
+    assert all(
+        np.shares_memory(m.indices, pattern.indices) and np.shares_memory(m.indptr, pattern.indptr)
+        for m in seen
+    )
+    # the reused pattern gives the same matrix as a fresh scikit-fem assembly (summation
+    # order differs: round-off only)
+    fresh = jacobian.fresh(result.x).toarray()
+    np.testing.assert_allclose(jacobian(result.x).toarray(), fresh, rtol=1e-13, atol=1e-20)
+
+
+def test_newton_line_search_handles_huge_steps():
+    # lambda = 1e4 from s = -5: the undamped Newton step overshoots (e^s blows up); the
+    # Armijo line search on the convex energy must still converge.  The residual's
+    # round-off floor is ~ eps * (lambda/2) * |K|_inf * max|s| ~ 2.2e-16 * 5e3 * (2/h)
+    # ~ 4e-11 (h = 0.06), so Newton exits through its step criterion; assert the residual
+    # is within 10x of that floor.
+    basis, residual, jacobian, energy, _ = _resolvent_problem(lam=1e4)
+    result = newton(residual, jacobian, basis.zeros() - 5.0, energy=energy, rtol=1e-12)
+    assert result.converged
+    assert np.min(result.step_lengths) < 1.0  # the line search was needed
+    assert result.at_roundoff
+    assert np.linalg.norm(residual(result.x)) <= 4e-10
+
+
+def test_newton_failures_are_loud():
+    with pytest.raises(NotConvergedError, match="did not converge in 3 iterations"):
+        newton(
+            lambda x: np.arctan(x), lambda x: sp.diags(1 / (1 + x**2)), np.array([1.3]), max_iter=3
+        )
+    with pytest.raises(NumericalBreakdownError, match="NaN/Inf"):
+        newton(lambda x: np.where(x > 0, np.nan, x), lambda x: sp.eye(1), np.array([1.0]))
+    with pytest.raises(InvalidInputError, match="invalid Newton options"):
+        newton(lambda x: x, lambda x: sp.eye(1), np.zeros(1), max_iter=0)
+    result = newton(
+        lambda x: np.arctan(x),
+        lambda x: sp.diags(1 / (1 + x**2)),
+        np.array([1.3]),
+        max_iter=3,
+        raise_on_failure=False,
+    )
+    assert not result.converged
