@@ -2,19 +2,18 @@
 
 Run ``python meshes/generate.py`` (needs the ``gmsh`` Python module, e.g. ``pip install
 gmsh``).  Every ``<name>.geo`` listed in ``MESHES`` is meshed in its dimension and written
-as ``<name>.msh`` (gmsh format 4.1, ASCII) next to it; the ``.msh`` files are then copied to
-``gan_pde/data/meshes/``, from where ``gan_pde.mesh.bundled(name)`` loads them.
+as ``<name>.msh`` (gmsh format 4.1, ASCII) next to it.  ``gan_pde/data/meshes/`` holds
+symbolic links to these files (the wheel stores their contents), from where
+``gan_pde.mesh.bundled(name)`` loads them.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import gmsh
 
 HERE = Path(__file__).resolve().parent
-PACKAGE_DATA = HERE.parent / "gan_pde" / "data" / "meshes"
 #: Mesh name -> dimension of its cells.
 MESHES = {"disk": 2, "lshape": 2, "ball": 3}
 
@@ -38,11 +37,9 @@ def generate(name: str, dim: int) -> Path:
 
 
 def main() -> None:
-    """Regenerate every mesh and copy it into the package data."""
-    PACKAGE_DATA.mkdir(parents=True, exist_ok=True)
+    """Regenerate every mesh."""
     for name, dim in MESHES.items():
         path = generate(name, dim)
-        shutil.copyfile(path, PACKAGE_DATA / path.name)
         print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB")
 
 

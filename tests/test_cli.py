@@ -1,0 +1,126 @@
+"""The gan-pde command line and its TOML configs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gan_pde.cli import main
+from gan_pde.config import bundled_config_text, load_spectrum_config
+from gan_pde.errors import ConfigError
+
+SMALL = """
+[density]
+kind = "gaussian"
+mean = [0.0]
+cov = [[0.25]]
+
+[domain]
+kind = "interval"
+bounds = [[-6.0, 6.0]]
+cells = [240]
+
+[solver]
+k = 4
+element = "P2"
+"""
+
+
+def _write(tmp_path, text, name="c.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_spectrum_json_gives_exact_gaussian_eigenvalues(tmp_path, capsys):
+    assert main(["spectrum", str(_write(tmp_path, SMALL)), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    # N(0, 0.5^2): eigenvalues 4k.  P2 with h = 0.1 sigma: the cubic mode (xi = 12) has the
+    # O(h^4) error ~3e-7 relative (the 1D constant of test_spectrum); rtol 1e-6
+    np.testing.assert_allclose(payload["eigenvalues"][1:], [4.0, 8.0, 12.0], rtol=1e-6)
+    assert payload["poincare_constant"] == pytest.approx(4.0, rel=1e-7)
+    assert payload["config"]["solver"]["k"] == 4
+    assert payload["n_dofs"] == 481
+
+
+def test_spectrum_default_config_and_plot(tmp_path, capsys):
+    figure = tmp_path / "modes.png"
+    assert main(["spectrum", "--plot", str(figure)]) == 0
+    out = capsys.readouterr().out
+    assert "Poincaré constant xi_min = 0.119" in out  # 1/2 N(-2,1) + 1/2 N(2,1)
+    assert figure.stat().st_size > 10_000
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_spectrum_on_a_bundled_2d_mesh_with_plot(tmp_path, capsys):
+    config = """
+[density]
+kind = "mixture"
+means = [[-1.5, 0.0], [1.5, 0.0]]
+stds = [1.0, 1.0]
+
+[domain]
+kind = "bundled"
+name = "disk"
+
+[solver]
+k = 3
+"""
+    figure = tmp_path / "disk.svg"
+    assert main(["spectrum", str(_write(tmp_path, config)), "--plot", str(figure)]) == 0
+    assert "<svg" in figure.read_text()[:500]
+
+
+def test_config_show_and_list(capsys):
+    assert main(["config", "list"]) == 0
+    assert "spectrum" in capsys.readouterr().out.split()
+    assert main(["config", "show", "spectrum"]) == 0
+    assert capsys.readouterr().out == bundled_config_text("spectrum")
+
+
+def test_unknown_key_names_key_file_and_line(tmp_path, capsys):
+    path = _write(tmp_path, SMALL.replace('element = "P2"', 'element = "P2"\nelemnt = "P1"'))
+    with pytest.raises(ConfigError, match=r"unknown key 'elemnt' in \[solver\] .*line 15"):
+        load_spectrum_config(path)
+    assert main(["spectrum", str(path)]) == 2
+    assert "unknown key 'elemnt'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("k = 4", 'k = "four"'), r"key 'k' in \[solver\] .*line 13.* must be int"),
+        (("k = 4", "k = 4.0"), r"key 'k' .* must be int"),
+        (('element = "P2"', 'element = "P7"'), r"must be one of \('P1', 'P2', 'Q1', 'Q2'\)"),
+        (('kind = "gaussian"', 'kind = "cauchy"'), r"key 'kind' in \[density\]"),
+        (("[solver]", "[solvr]"), r"unknown section \[solvr\]"),
+        (("cells = [240]", ""), r"needs 'bounds' and 'cells'"),
+        (("bounds = [[-6.0, 6.0]]", "bounds = [[-6.0, 6.0], [0.0, 1.0]]"), r"needs 1 bounds"),
+        (("cov = [[0.25]]", "cov = [[-0.25]]"), r"positive definite"),
+        (("[domain]", "[domain"), r"not valid TOML"),
+    ],
+)
+def test_bad_configs_fail_clearly(tmp_path, edit, message):
+    path = _write(tmp_path, SMALL.replace(*edit))
+    with pytest.raises(ConfigError if "positive" not in message else Exception, match=message):
+        config = load_spectrum_config(path)
+        config.density.build()
+        config.domain.build()
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_spectrum_config(tmp_path / "nope.toml")
+
+
+def test_unreadable_mesh_file_is_a_clean_cli_error(tmp_path, capsys):
+    garbage = tmp_path / "bad.msh"
+    garbage.write_bytes(b"\x00\x01garbage")
+    config = SMALL.replace(
+        'kind = "interval"\nbounds = [[-6.0, 6.0]]\ncells = [240]',
+        f'kind = "file"\npath = "{garbage}"',
+    )
+    assert main(["spectrum", str(_write(tmp_path, config))]) == 2
+    assert "bad.msh" in capsys.readouterr().err
