@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -46,19 +47,36 @@ CELLS = {  # cells per direction giving ~1e4, 1e5, 1e6 dofs
 }
 
 
-def baseline(mesh, element):
+def baseline(mesh, element, density=DENSITY):
     basis = make_basis(mesh, element)
-    rho = DENSITY.pdf(quadrature_points(basis)).reshape(basis.nelems, -1)
+    rho = density.pdf(quadrature_points(basis)).reshape(basis.nelems, -1)
     stiffness = weighted_stiffness.assemble(basis, rho=rho)
     mass = weighted_mass.assemble(basis, rho=rho)
     values = spla.eigsh(stiffness, k=K, M=mass, sigma=-1e-3, which="LM", return_eigenvectors=False)
     return np.sort(values)
 
 
-def ours(mesh, element, method):
+def ours(mesh, element, method, density=DENSITY):
     return gp.weighted_laplacian_spectrum(
-        DENSITY, mesh, k=K, element=element, method=method
+        density, mesh, k=K, element=element, method=method
     ).eigenvalues
+
+
+def meta() -> dict:
+    """Versions, thread count and date recorded with every timing."""
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-fem": skfem.__version__,
+        "gan_pde": gp.__version__,
+        "blas_threads": 1,
+        "blas": [i.get("internal_api") for i in threadpool_info()],
+        "k": K,
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def timed(fn, repeat):
@@ -105,21 +123,8 @@ def main() -> None:
                 print(
                     json.dumps({k: v for k, v in row.items() if not k.endswith("runs")}), flush=True
                 )
-    meta = {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": __import__("os").cpu_count(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-fem": skfem.__version__ if hasattr(skfem, "__version__") else "unknown",
-        "gan_pde": gp.__version__,
-        "blas_threads": 1,
-        "blas": [i.get("internal_api") for i in threadpool_info()],
-        "k": K,
-        "date": time.strftime("%Y-%m-%d"),
-    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    Path(args.out).write_text(json.dumps({"meta": meta(), "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import skfem
 from scipy.special import logsumexp
 from skfem.refdom import RefHex, RefLine, RefQuad, RefTet, RefTri
 
+from gan_pde._arrays import as_points
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NumericalBreakdownError
 from gan_pde.fem.function import locate
 
@@ -58,30 +59,6 @@ _BOX_REFDOMS = (RefQuad, RefHex)
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _as_points(x: ArrayLike, dim: int) -> np.ndarray:
-    """Validate evaluation points and return them as a float ``(n, dim)`` array."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        msg = f"x must be a real array of shape (n, {dim}); got {type(x).__name__}: {exc}"
-        raise InvalidInputError(msg) from exc
-    if arr.ndim == 1 and dim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        hint = " (pass a single point as x[None, :])" if arr.ndim == 1 else ""
-        msg = f"x must have shape (n, {dim}); got shape {arr.shape}{hint}"
-        raise InvalidInputError(msg)
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        msg = (
-            f"x must be finite; row {i} is {arr[i].tolist()} "
-            f"({int(bad.sum())} non-finite row(s) in total)"
-        )
-        raise InvalidInputError(msg)
-    return arr
 
 
 def _as_array(value: ArrayLike, name: str, shape: tuple[int | str, ...]) -> np.ndarray:
@@ -296,11 +273,11 @@ class Gaussian(Density):
         return self._cov
 
     def log_pdf(self, x: ArrayLike) -> np.ndarray:
-        z = _whiten(_as_points(x, self.dim) - self._mean, self._chol)
+        z = _whiten(as_points(x, self.dim) - self._mean, self._chol)
         return _log_from_white(z, self._log_norm)
 
     def grad_log_pdf(self, x: ArrayLike) -> np.ndarray:
-        z = _whiten(_as_points(x, self.dim) - self._mean, self._chol)
+        z = _whiten(as_points(x, self.dim) - self._mean, self._chol)
         return _grad_from_white(z, self._chol)
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
@@ -451,10 +428,10 @@ class GaussianMixture(Density):
         return terms
 
     def log_pdf(self, x: ArrayLike) -> np.ndarray:
-        return logsumexp(self._log_terms(_as_points(x, self.dim)), axis=1)
+        return logsumexp(self._log_terms(as_points(x, self.dim)), axis=1)
 
     def grad_log_pdf(self, x: ArrayLike) -> np.ndarray:
-        pts = _as_points(x, self.dim)
+        pts = as_points(x, self.dim)
         terms = self._log_terms(pts)
         resp = np.exp(terms - logsumexp(terms, axis=1, keepdims=True))
         grad = np.zeros_like(pts)
@@ -588,7 +565,7 @@ class KDE(Density):
         self, x: ArrayLike, *, with_grad: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Log density and (if asked) score, evaluated in chunks of bounded memory."""
-        pts = _as_points(x, self.dim)
+        pts = as_points(x, self.dim)
         n_samples = self._samples.shape[0]
         chunk = max(1, _KDE_CHUNK_BYTES // (8 * n_samples * (self.dim + 2)))
         log_pdf = np.empty(pts.shape[0])
@@ -692,12 +669,12 @@ class Uniform(Density):
         return float(np.prod(self._upper - self._lower))
 
     def log_pdf(self, x: ArrayLike) -> np.ndarray:
-        pts = _as_points(x, self.dim)
+        pts = as_points(x, self.dim)
         inside = ((pts >= self._lower) & (pts <= self._upper)).all(axis=1)
         return np.where(inside, -self._log_volume, -np.inf)
 
     def grad_log_pdf(self, x: ArrayLike) -> np.ndarray:
-        return np.zeros_like(_as_points(x, self.dim))
+        return np.zeros_like(as_points(x, self.dim))
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
         count, gen = _as_count(n), _as_rng(rng)
@@ -886,7 +863,7 @@ class MeshDensity(Density):
 
     def _at_points(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Clipped u and its gradient at points; 0 outside the mesh and where u <= 0."""
-        pts = _as_points(x, self.dim)
+        pts = as_points(x, self.dim)
         cells = locate(self.mesh, pts)
         inside = np.flatnonzero(cells >= 0)
         u = np.zeros(pts.shape[0])

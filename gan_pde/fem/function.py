@@ -9,24 +9,11 @@ import scipy.sparse as sp
 import skfem
 from scipy.spatial import cKDTree
 
-from gan_pde.errors import InvalidInputError
+from gan_pde._arrays import as_points
 
 __all__ = ["FEMFunction", "evaluation_matrix", "locate"]
 
 _SIMPLICES = (skfem.MeshLine1, skfem.MeshTri1, skfem.MeshTet1)
-
-
-def _as_points(points: np.ndarray, dim: int) -> np.ndarray:
-    x = np.asarray(points, dtype=float)
-    if x.ndim == 1 and dim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[1] != dim:
-        msg = f"points must have shape (n, {dim}); got shape {np.shape(points)}"
-        raise InvalidInputError(msg)
-    if not np.all(np.isfinite(x)):
-        msg = "points contain NaN or infinite coordinates"
-        raise InvalidInputError(msg)
-    return x
 
 
 def locate(mesh: skfem.Mesh, points: np.ndarray) -> np.ndarray:
@@ -38,7 +25,7 @@ def locate(mesh: skfem.Mesh, points: np.ndarray) -> np.ndarray:
     Quadrilateral and hexahedral meshes use scikit-fem's finder point by point, and points
     it cannot place are reported as outside.
     """
-    x = _as_points(points, mesh.dim())
+    x = as_points(points, mesh.dim())
     if not isinstance(mesh, _SIMPLICES):
         return _locate_with_skfem(mesh, x)
     vertices = mesh.p[:, mesh.t]  # (dim, dim+1, ncells)
@@ -82,7 +69,7 @@ def evaluation_matrix(basis: skfem.CellBasis, points: np.ndarray) -> sp.csr_matr
 
     Rows of points outside the mesh are zero, so a function evaluates to 0 there.
     """
-    x = _as_points(points, basis.mesh.dim())
+    x = as_points(points, basis.mesh.dim())
     cells = locate(basis.mesh, x)
     inside = np.flatnonzero(cells >= 0)
     if inside.size == 0:

@@ -1,0 +1,34 @@
+"""Argument checks shared across the package."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from gan_pde.errors import InvalidInputError
+
+__all__ = ["as_points"]
+
+
+def as_points(x: ArrayLike, dim: int) -> np.ndarray:
+    """Validate evaluation points and return them as a float ``(n, dim)`` array."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        msg = f"x must be a real array of shape (n, {dim}); got {type(x).__name__}: {exc}"
+        raise InvalidInputError(msg) from exc
+    if arr.ndim == 1 and dim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        hint = " (pass a single point as x[None, :])" if arr.ndim == 1 else ""
+        msg = f"x must have shape (n, {dim}); got shape {arr.shape}{hint}"
+        raise InvalidInputError(msg)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        msg = (
+            f"x must be finite; row {i} is {arr[i].tolist()} "
+            f"({int(bad.sum())} non-finite row(s) in total)"
+        )
+        raise InvalidInputError(msg)
+    return arr
