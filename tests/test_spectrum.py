@@ -332,3 +332,39 @@ def test_mesh_must_be_a_mesh():
     rho = gp.Gaussian(mean=[0.0], cov=[[1.0]])
     with pytest.raises(InvalidInputError, match="mesh must be a scikit-fem mesh"):
         gp.weighted_laplacian_spectrum(rho, np.linspace(0, 1, 10), k=2)
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    means=st.lists(st.floats(-4.0, 4.0), min_size=1, max_size=3),
+    stds=st.lists(st.floats(0.4, 2.0), min_size=3, max_size=3),
+    raw_weights=st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3),
+)
+def test_spectrum_properties_random_mixtures(means, stds, raw_weights):
+    # For any mixture: eigenvalues ascending, the first 0 (constants) and the
+    # Courant-Fischer bound xi_min <= R(x - mean) in the discrete space (x is a P1/P2
+    # function, so the bound holds exactly up to round-off).  The zero eigenvalue is exact
+    # up to the solver's backward error (< 1e-8, checked inside) times the operator scale
+    # |K|/|M| ~ 1/h^2; in practice the backward error is ~1e-15, and 1e-10 keeps a margin.
+    k = len(means)
+    weights = np.array(raw_weights[:k]) / np.sum(raw_weights[:k])
+    rho = gp.GaussianMixture(means=[[m] for m in means], stds=stds[:k], weights=weights)
+    mesh = gp.mesh.interval(-14.0, 14.0, n=120)
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
+    values = spec.eigenvalues
+    assert np.all(np.diff(values) >= 0)
+    system = assemble_weighted(rho, spec.basis)
+    scale = spla.norm(system.stiffness, np.inf) / spla.norm(system.mass, np.inf)
+    assert abs(values[0]) <= 1e-10 * scale
+    x = spec.basis.doflocs[0] * np.exp(0.5 * system.log_scale)  # x in the scaled basis
+    ones = np.exp(0.5 * system.log_scale)
+    m = system.mass
+    centred = x - (ones @ (m @ x)) / (ones @ (m @ ones)) * ones
+    rayleigh = (centred @ (system.stiffness @ centred)) / (centred @ (m @ centred))
+    assert spec.poincare_constant <= rayleigh * (1 + 1e-10)

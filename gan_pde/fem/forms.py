@@ -74,10 +74,10 @@ def log_density_at_quadrature(density: Density, basis: skfem.CellBasis) -> np.nd
         If ``ln ρ`` is NaN or +inf anywhere, or −inf (ρ = 0) at some quadrature point: the
         weighted problems need ρ > 0 on the whole mesh.
     """
-    values = np.asarray(density.log_pdf(quadrature_points(basis)), dtype=float)
-    values = values.reshape(basis.nelems, -1)
-    _check_log_density(values, quadrature_points(basis), "quadrature point")
-    return values
+    points = quadrature_points(basis)
+    values = np.asarray(density.log_pdf(points), dtype=float)
+    _check_log_density(values, points, "quadrature point")
+    return values.reshape(basis.nelems, -1)
 
 
 def _check_log_density(values: np.ndarray, points: np.ndarray, where: str) -> None:
