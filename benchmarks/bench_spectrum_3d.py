@@ -29,13 +29,13 @@ DENSITY = gp.GaussianMixture(
     means=[[-1.5, 0.0, 0.0], [1.5, 0.5, 0.0]], stds=[1.0, 0.8], weights=[0.5, 0.5]
 )
 DOMAIN = ((-7.0, 7.0), (-6.5, 7.0), (-6.0, 6.0))
-CELLS = {"P1": [30, 46, 68], "P2": [15, 23]}  # ~3e4, 1e5, 3e5 (P1) dofs
+CELLS = {"P1": [21, 30, 46], "P2": [10, 15, 23]}  # ~1e4, 3e4, 1e5 dofs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--baseline-max", type=int, default=40_000)
+    parser.add_argument("--baseline-max", type=int, default=10_000)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results/spectrum_3d.json"))
     args = parser.parse_args()
     rows = []

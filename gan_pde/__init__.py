@@ -25,6 +25,7 @@ _ATTRIBUTES = {
     "Uniform": "gan_pde.densities",
     "Spectrum": "gan_pde.spectral.weighted_laplacian",
     "weighted_laplacian_spectrum": "gan_pde.spectral.weighted_laplacian",
+    "LGANSystem": "gan_pde.spectral.lgan_system",
     "GanPdeError": "gan_pde.errors",
 }
 

@@ -492,3 +492,14 @@ def test_docstring_examples_run():
     failures, tried = doctest.testmod(lgan, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0
     assert failures == 0
+
+
+def test_max_stable_step_treats_round_off_real_parts_as_zero():
+    # a computed WGAN spectrum has real parts of +-1e-17: same limits as the exact one
+    from gan_pde.spectral.lgan import max_stable_step
+
+    noisy = np.array([-1e-17 + 1j, 1e-17 - 2j, 3e-17 + 0.5j])
+    exact = 1j * noisy.imag
+    for method in ("euler", "heun", "rk4"):
+        assert max_stable_step(noisy, method=method) == max_stable_step(exact, method=method)
+    assert max_stable_step(noisy, method="rk4") == pytest.approx(np.sqrt(2.0), rel=1e-12)

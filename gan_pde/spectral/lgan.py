@@ -78,6 +78,8 @@ __all__ = [
 #: Explicit Runge–Kutta methods known to :func:`max_stable_step`, with the order p of their
 #: stability polynomial :math:`R(z) = \sum_{k \le p} z^k/k!`.
 METHODS = {"euler": 1, "heun": 2, "rk4": 4}
+#: Relative real parts |Re λ|/|λ| below this count as 0 in :func:`max_stable_step`.
+_ROUND_OFF = 1e-12
 
 _XI_REASON = "ξ is an eigenvalue of the non-negative operator −Δ_μ (paper 004, (14))"
 _ALPHA_REASON = (
@@ -558,7 +560,9 @@ def max_stable_step(lams: ArrayLike, *, method: str = "euler") -> float:
     coefficients depend only on :math:`a = \operatorname{Re}\lambda/|\lambda|` (they are
     :math:`(2a)^n/n!` up to degree p, Chebyshev sums beyond), computed exactly on the
     imaginary axis.  Its first sign change from ≤ 0 to > 0 is located from the polynomial's
-    roots and polished by Brent's bracketing method; τ is that radius over |λ|.
+    roots and polished by Brent's bracketing method; τ is that radius over |λ|.  Relative
+    real parts below 1e-12 are treated as round-off (0): a computed WGAN spectrum has
+    real parts of ±1e-17.
 
     Reference values: real λ < 0 gives 2/|λ| (Euler, Heun) and 2.785293563405282/|λ|
     (RK4); imaginary λ gives 0 (Euler, Heun) and 2√2/|λ| (RK4); Re λ > 0 gives 0 and
@@ -594,7 +598,12 @@ def max_stable_step(lams: ArrayLike, *, method: str = "euler") -> float:
     if lam.size == 0:
         return math.inf
     modulus = np.abs(lam)
-    cosines, inverse = np.unique(lam.real / modulus, return_inverse=True)
+    cosines = lam.real / modulus
+    # A relative real part below _ROUND_OFF is round-off of a computed spectrum (a WGAN
+    # spectrum is imaginary); counting it as positive would make Euler's limit 0 for the
+    # wrong reason and leave no bracket for the root finder.
+    cosines[np.abs(cosines) < _ROUND_OFF] = 0.0
+    cosines, inverse = np.unique(cosines, return_inverse=True)
     radii = np.array([_stability_radius(a, METHODS[method]) for a in cosines])
     return float(np.min(radii[inverse] / modulus))
 
