@@ -15,7 +15,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"densities", "errors", "fem", "mesh", "spectral", "lgan", "config", "cli"}
+_SUBMODULES = {"densities", "errors", "fem", "flows", "mesh", "spectral", "lgan", "config", "cli"}
 _ATTRIBUTES = {
     "Density": "gan_pde.densities",
     "Gaussian": "gan_pde.densities",
@@ -26,6 +26,9 @@ _ATTRIBUTES = {
     "Spectrum": "gan_pde.spectral.weighted_laplacian",
     "weighted_laplacian_spectrum": "gan_pde.spectral.weighted_laplacian",
     "LGANSystem": "gan_pde.spectral.lgan_system",
+    "JSDFlow": "gan_pde.flows",
+    "Trajectory": "gan_pde.flows",
+    "LogDiffusionOperator": "gan_pde.flows",
     "GanPdeError": "gan_pde.errors",
 }
 

@@ -1,0 +1,20 @@
+"""Gradient flows of divergences on meshes: the JSD flow of Huang & Zhang (paper 002)."""
+
+from __future__ import annotations
+
+from gan_pde.flows.jsd import JSDFlow, Trajectory
+from gan_pde.flows.operator import (
+    SCHEMES,
+    LogDiffusionOperator,
+    ResolventResult,
+    StepResult,
+)
+
+__all__ = [
+    "SCHEMES",
+    "JSDFlow",
+    "LogDiffusionOperator",
+    "ResolventResult",
+    "StepResult",
+    "Trajectory",
+]
