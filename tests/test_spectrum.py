@@ -368,3 +368,15 @@ def test_spectrum_properties_random_mixtures(means, stds, raw_weights):
     centred = x - (ones @ (m @ x)) / (ones @ (m @ ones)) * ones
     rayleigh = (centred @ (system.stiffness @ centred)) / (centred @ (m @ centred))
     assert spec.poincare_constant <= rayleigh * (1 + 1e-10)
+
+
+def test_auto_method_follows_the_measured_crossovers():
+    # docs/benchmarks.md: dense for tiny problems, shift-invert in 1D/2D at every size up to
+    # 1e6 dofs, LOBPCG + AMG in 3D above ~2e4 dofs
+    from gan_pde.spectral.weighted_laplacian import _choose_method
+
+    assert _choose_method("auto", 1000, 2) == "dense"
+    assert _choose_method("auto", 1_000_000, 2) == "shift-invert"
+    assert _choose_method("auto", 10_000, 3) == "shift-invert"
+    assert _choose_method("auto", 30_000, 3) == "lobpcg"
+    assert _choose_method("lobpcg", 1000, 1) == "lobpcg"
