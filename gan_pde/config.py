@@ -24,6 +24,9 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "DensityConfig",
+    "option",
+    "parse_config",
+    "read_config_text",
     "DomainConfig",
     "SolverConfig",
     "SpectrumConfig",
@@ -65,6 +68,10 @@ def _check(value: Any, expected: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if expected == "str":
         return isinstance(value, str)
+    if expected == "bool":
+        return isinstance(value, bool)
+    if expected == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if expected == "list[float]":
         return isinstance(value, list) and all(_is_number(v) for v in value)
     if expected == "list[int]":
@@ -116,7 +123,12 @@ def _build(cls: type, table: Any, section: str, source: _Source):
     return cls(**values)
 
 
-def _field(type_: str, default: Any = dataclasses.MISSING, *, choices=None, factory=None):
+def option(type_: str, default: Any = dataclasses.MISSING, *, choices=None, factory=None):
+    """A config dataclass field: its type name (checked), default and allowed values.
+
+    Type names: ``float``, ``int``, ``str``, ``bool``, ``list[float]``, ``list[int]``,
+    ``list[str]``, ``list[list[float]]``, ``list[list[list[float]]]``.
+    """
     meta = {"type": type_, "choices": choices}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
@@ -127,15 +139,15 @@ def _field(type_: str, default: Any = dataclasses.MISSING, *, choices=None, fact
 class DensityConfig:
     """``[density]``: a Gaussian, a Gaussian mixture or a uniform box density."""
 
-    kind: str = _field("str", choices=("gaussian", "mixture", "uniform"))
-    mean: list = _field("list[float]", None)
-    cov: list = _field("list[list[float]]", None)
-    means: list = _field("list[list[float]]", None)
-    stds: list = _field("list[float]", None)
-    covs: list = _field("list[list[list[float]]]", None)
-    weights: list = _field("list[float]", None)
-    lower: list = _field("list[float]", None)
-    upper: list = _field("list[float]", None)
+    kind: str = option("str", choices=("gaussian", "mixture", "uniform"))
+    mean: list = option("list[float]", None)
+    cov: list = option("list[list[float]]", None)
+    means: list = option("list[list[float]]", None)
+    stds: list = option("list[float]", None)
+    covs: list = option("list[list[list[float]]]", None)
+    weights: list = option("list[float]", None)
+    lower: list = option("list[float]", None)
+    upper: list = option("list[float]", None)
 
     def build(self):
         """The :class:`~gan_pde.densities.Density` this table describes."""
@@ -154,12 +166,12 @@ class DensityConfig:
 class DomainConfig:
     """``[domain]``: a structured mesh (``bounds``, ``cells``) or a mesh file."""
 
-    kind: str = _field("str", choices=("interval", "rectangle", "box", "file", "bundled"))
-    bounds: list = _field("list[list[float]]", None)
-    cells: list = _field("list[int]", None)
-    path: str = _field("str", None)
-    name: str = _field("str", None)
-    refine: int = _field("int", 0)
+    kind: str = option("str", choices=("interval", "rectangle", "box", "file", "bundled"))
+    bounds: list = option("list[list[float]]", None)
+    cells: list = option("list[int]", None)
+    path: str = option("str", None)
+    name: str = option("str", None)
+    refine: int = option("int", 0)
 
     def build(self):
         """The scikit-fem mesh this table describes."""
@@ -193,10 +205,10 @@ class DomainConfig:
 class SolverConfig:
     """``[solver]``: eigen-solver options."""
 
-    k: int = _field("int", 6)
-    element: str = _field("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
-    method: str = _field("str", "auto", choices=("auto", "dense", "shift-invert", "lobpcg"))
-    tol: float = _field("float", 1e-10)
+    k: int = option("int", 6)
+    element: str = option("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
+    method: str = option("str", "auto", choices=("auto", "dense", "shift-invert", "lobpcg"))
+    tol: float = option("float", 1e-10)
 
 
 @dataclass(frozen=True)
@@ -212,14 +224,31 @@ class SpectrumConfig:
         return dataclasses.asdict(self)
 
 
-def _parse(text: str, name: str) -> SpectrumConfig:
+def parse_config(
+    text: str, name: str, sections: dict[str, type], *, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Validate TOML text into one dataclass per section.
+
+    Parameters
+    ----------
+    text, name
+        The TOML text and a name for messages (usually the file path).
+    sections
+        Section name → dataclass whose fields are declared with :func:`option`.
+    required
+        Sections that must be present (the others get their defaults).
+
+    Returns
+    -------
+    dict
+        Section name → dataclass instance.
+    """
     source = _Source(name, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         msg = f"{name} is not valid TOML: {err}"
         raise ConfigError(msg) from err
-    sections = {"density": DensityConfig, "domain": DomainConfig, "solver": SolverConfig}
     for key in data:
         if key not in sections:
             msg = (
@@ -227,25 +256,30 @@ def _parse(text: str, name: str) -> SpectrumConfig:
                 f"{', '.join(sections)}"
             )
             raise ConfigError(msg)
-    for key in ("density", "domain"):
+    for key in required:
         if key not in data:
             msg = f"{name} has no [{key}] section"
             raise ConfigError(msg)
-    built = {k: _build(cls, data.get(k, {}), k, source) for k, cls in sections.items()}
-    return SpectrumConfig(**built)
+    return {k: _build(cls, data.get(k, {}), k, source) for k, cls in sections.items()}
+
+
+def read_config_text(path: str | Path | None, default: str) -> tuple[str, str]:
+    """``(text, name)`` of a config file, or of the bundled config ``default`` if None."""
+    if path is None:
+        return bundled_config_text(default), f"bundled {default}.toml"
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as err:
+        msg = f"cannot read config file {path}: {err}"
+        raise ConfigError(msg) from err
 
 
 def load_spectrum_config(path: str | Path | None = None) -> SpectrumConfig:
     """Read and validate a ``gan-pde spectrum`` config (the bundled default if None)."""
-    if path is None:
-        return _parse(bundled_config_text("spectrum"), "bundled spectrum.toml")
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        msg = f"cannot read config file {path}: {err}"
-        raise ConfigError(msg) from err
-    return _parse(text, str(path))
+    text, name = read_config_text(path, "spectrum")
+    sections = {"density": DensityConfig, "domain": DomainConfig, "solver": SolverConfig}
+    return SpectrumConfig(**parse_config(text, name, sections, required=("density", "domain")))
 
 
 def bundled_config_names() -> list[str]:
