@@ -445,7 +445,10 @@ def _jsd_density(v: np.ndarray) -> np.ndarray:
         # ln(2v/(1+v)): log1p(r) is accurate near v = 1, the plain log near v = 0
         log_ratio = np.where(v < 0.5, np.log(2.0 * v / (1.0 + v)), np.log1p(r))
         first = np.where(v > 0.0, v * log_ratio, 0.0)
-    return 0.5 * (first + np.log1p(-r))
+        # ln(2/(1+v)) = log1p(−r), accurate near v = 1; for v ≥ 1e16 r rounds to 1 and
+        # log1p(−r) to −inf, so large v takes ln 2 − log1p(v) (no cancellation for v > 3)
+        second = np.where(v > 3.0, math.log(2.0) - np.log1p(np.maximum(v, 3.0)), np.log1p(-r))
+    return 0.5 * (first + second)
 
 
 def _time_grid(

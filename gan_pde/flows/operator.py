@@ -75,6 +75,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 import skfem
 from numpy.typing import ArrayLike
 
@@ -109,10 +110,58 @@ _BDF2_WEIGHT = 1.0 / (_GAMMA * (2.0 - _GAMMA))
 _BACKWARD_ERROR = 100.0 * np.finfo(float).eps
 #: Relative size of positive off-diagonal stiffness entries still read as round-off.
 _M_MATRIX_RTOL = 1e-10
+#: Relative residual of Newton's linear solves with a reused factorisation (forcing term).
+_LINEAR_RTOL = 1e-8
+#: Refinement sweeps with a reused factorisation before the Jacobian is factorised afresh.
+_REFINEMENT_MAX = 8
 
 
 def _solve(matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
     return factorize_symmetric(matrix).solve(rhs)
+
+
+class _ReusedFactorization:
+    r"""Newton's linear solver: iterative refinement with the LU of an earlier Jacobian.
+
+    The scaled Jacobian :math:`J = \mathrm{diag}(\hat m e^s) + \tfrac{\tau}{2}\hat K` changes
+    between Newton iterations and time steps only in its diagonal (and with τ), so the
+    factorisation :math:`L U` of an earlier :math:`J_0` solves :math:`J x = b` by the
+    iteration :math:`x \leftarrow x + (LU)^{-1}(b - Jx)`, which contracts by about
+    :math:`\max_i |J_{ii}/J_{0,ii} - 1|` per sweep (1e-2 between steps of Δt = 0.01, 1e-4
+    between late Newton iterations).  A factorisation is reused across iterations, stages
+    and steps while each sweep at least halves the true residual and
+    :data:`_LINEAR_RTOL` is reached within :data:`_REFINEMENT_MAX` sweeps; otherwise the
+    current matrix is factorised afresh.  Newton with these directions is an inexact Newton
+    method with forcing term :data:`_LINEAR_RTOL`: it still stops only on its own residual
+    test, and mass conservation does not depend on the solve (the update of the module
+    documentation is exact for any s).
+    """
+
+    def __init__(self) -> None:
+        self._lu: spla.SuperLU | None = None
+        #: Factorisations and refinement sweeps so far (for benchmarks).
+        self.factorizations = 0
+        self.sweeps = 0
+
+    def __call__(self, matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
+        lu = self._lu
+        if lu is not None and lu.shape == matrix.shape:
+            target = _LINEAR_RTOL * np.linalg.norm(rhs)
+            x = lu.solve(rhs)
+            previous = np.inf
+            for _ in range(_REFINEMENT_MAX):
+                self.sweeps += 1
+                r = rhs - matrix @ x
+                norm = np.linalg.norm(r)
+                if norm <= target:
+                    return x
+                if not norm <= 0.5 * previous:
+                    break
+                previous = norm
+                x = x + lu.solve(r)
+        self._lu = factorize_symmetric(matrix)
+        self.factorizations += 1
+        return self._lu.solve(rhs)
 
 
 @dataclass(frozen=True)
@@ -297,6 +346,7 @@ class LogDiffusionOperator:
         slots = np.flatnonzero(rows == self.pattern.indices)
         self._diagonal_slots = slots[np.argsort(rows[slots])]
         self._mass_lu = None if self.lumped else factorize_symmetric(self._mass_hat)
+        self._linear_solver = _ReusedFactorization()
         self.monotone = self.lumped and order == 1 and self._is_m_matrix()
 
     def _row_scale(self, shift: np.ndarray) -> np.ndarray:
@@ -440,7 +490,7 @@ class LogDiffusionOperator:
                 rtol=0.0,
                 atol=_BACKWARD_ERROR * float(np.linalg.norm(terms[free])),
                 max_iter=max_iter,
-                linear_solve=_solve,
+                linear_solve=self._linear_solver,
             )
         logger.debug(
             "resolvent tau=%.3g: %d Newton iterations, |F| %.2e -> %.2e",

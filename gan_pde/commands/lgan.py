@@ -1,0 +1,271 @@
+"""``gan-pde lgan``: spectrum, decay rate, optimal parameters and stability of the lGAN.
+
+For the configured density, mesh and (α, β, γ) (paper 004, (6), (22)–(29)) it prints ξ_min
+and the first discrete weighted-Laplacian eigenvalues, the slowest lGAN eigenvalues, the
+decay rate η and whether the modes oscillate, the optimal (α, γ) of (23)–(25) for the
+measured ξ_min and β, and the stability of the chosen integrator and step: the largest
+amplification max |R(τλ)| over the discrete spectrum against 1 and the largest stable step.
+``--plot FILE`` draws the eigenvalues in the complex plane with the boundary of the scaled
+stability region {λ : |R(τλ)| = 1}, and the decay of ‖u‖_μ, ‖v‖_μ from u₀ = 0, v₀ = 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gan_pde import __version__
+from gan_pde.config import DensityConfig, DomainConfig, option, parse_config, read_config_text
+from gan_pde.errors import ConfigError
+
+NAME = "lgan"
+HELP = "linearised GAN: spectrum, rates, optimal parameters, integrator stability (paper 004)"
+
+#: Points of the ξ grid on which the amplification is maximised between ξ_min and ξ_max.
+_XI_GRID = 4000
+
+
+@dataclass(frozen=True)
+class LGANConfig:
+    """``[lgan]``: the lGAN parameters and the element pair."""
+
+    alpha: float = option("float", 0.25)
+    beta: float = option("float", -0.5)
+    gamma: float = option("float", 0.0)
+    element: str = option("str", "P2", choices=("P1", "P2"))
+    pair: str = option("str", "stable", choices=("stable", "equal-order"))
+    k: int = option("int", 6)
+
+
+@dataclass(frozen=True)
+class IntegratorConfig:
+    """``[integrator]``: the time integrator of :func:`~gan_pde.spectral.lgan_system.integrate`."""
+
+    scheme: str = option(
+        "str", "crank-nicolson", choices=("euler", "heun", "rk4", "crank-nicolson")
+    )
+    tau: float = option("float", 0.05)
+    steps: int = option("int", 2000)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="TOML config (default: bundled lgan.toml)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--plot", metavar="FILE", help="save the spectrum and decay figure")
+
+
+def load_config(path: str | None) -> dict[str, Any]:
+    """Read and validate an lgan config (the bundled ``lgan.toml`` if ``path`` is None)."""
+    text, name = read_config_text(path, "lgan")
+    sections = {
+        "density": DensityConfig,
+        "domain": DomainConfig,
+        "lgan": LGANConfig,
+        "integrator": IntegratorConfig,
+    }
+    config = parse_config(text, name, sections, required=("density", "domain"))
+    params, integrator = config["lgan"], config["integrator"]
+    checks = (
+        ("alpha", "lgan", params.alpha >= 0, "must be >= 0 (alpha = phi1''(0) + phi2''(0))"),
+        ("beta", "lgan", params.beta != 0, "must be non-zero"),
+        ("gamma", "lgan", params.gamma >= 0, "must be >= 0 (a penalty weight)"),
+        ("k", "lgan", params.k >= 2, "must be >= 2 (xi_min is the second eigenvalue)"),
+        ("tau", "integrator", integrator.tau > 0, "must be > 0 (a step size)"),
+        ("steps", "integrator", integrator.steps >= 1, "must be >= 1"),
+    )
+    for key, section, ok, reason in checks:
+        if not ok:
+            value = getattr(config[section], key)
+            msg = f"key {key!r} in [{section}] ({name}) {reason}; got {value!r}"
+            raise ConfigError(msg)
+    return config
+
+
+def analyse(config: dict[str, Any]) -> dict[str, Any]:
+    """Everything the command prints, as a JSON-ready dictionary (plus the trajectory)."""
+    from gan_pde.errors import NumericalBreakdownError
+    from gan_pde.spectral import lgan
+    from gan_pde.spectral.lgan_system import LGANSystem, integrate
+
+    params, integrator = config["lgan"], config["integrator"]
+    density = config["density"].build()
+    mesh = config["domain"].build()
+    system = LGANSystem(
+        density,
+        mesh,
+        alpha=params.alpha,
+        beta=params.beta,
+        gamma=params.gamma,
+        element=params.element,
+        pair=params.pair,
+    )
+    xi = system.laplacian_eigenvalues(k=min(params.k, system.n_u))
+    xi_min = float(xi[system.n_components])
+    xi_max = float(system.laplacian_eigenvalues()[-1]) if system.n_u <= 3000 else None
+    if xi_max is None:
+        import scipy.sparse.linalg as spla
+
+        xi_max = float(spla.eigsh(system.stiffness, k=1, M=system.u_mass, which="LA")[0][0])
+    slowest = system.eigenvalues(k=min(2 * params.k, 2 * (system.n_u - 1) - 2))
+    rate = system.decay_rate()
+    grid = np.geomspace(xi_min, max(xi_max, xi_min), _XI_GRID)
+    lam_plus, lam_minus = lgan.eigenvalues(
+        np.concatenate([xi, grid]), alpha=params.alpha, beta=params.beta, gamma=params.gamma
+    )
+    spectrum = np.concatenate([lam_plus, lam_minus])
+    if params.alpha > 0:
+        spectrum = np.append(spectrum, -params.alpha)
+    spectrum = spectrum[spectrum != 0]
+    amplification = float(
+        np.max(np.abs(_stability_function(integrator.scheme)(integrator.tau * spectrum)))
+    )
+    if integrator.scheme == "crank-nicolson":
+        max_step = math.inf
+    else:
+        max_step = lgan.max_stable_step(spectrum, method=integrator.scheme)
+    best = lgan.optimal_parameters(xi_min, beta=params.beta, xi_max=xi_max)
+    oscillating = bool(
+        np.any(
+            lgan.is_oscillating(xi[1:], alpha=params.alpha, beta=params.beta, gamma=params.gamma)
+        )
+    )
+    trajectory, overflow = None, None
+    try:
+        trajectory = integrate(
+            system,
+            system.state(v=np.ones_like),
+            tau=integrator.tau,
+            steps=integrator.steps,
+            scheme=integrator.scheme,
+        )
+    except NumericalBreakdownError as err:
+        overflow = str(err)
+    return {
+        "xi_min": xi_min,
+        "xi_max": xi_max,
+        "laplacian_eigenvalues": xi.tolist(),
+        "lgan_eigenvalues": [[z.real, z.imag] for z in slowest],
+        "decay_rate": rate,
+        "oscillating": oscillating,
+        "optimal": {
+            "alpha": best.alpha,
+            "gamma": best.gamma,
+            "rate": best.rate,
+            "alpha_range": list(best.alpha_range),
+            "gamma_range": list(best.gamma_range),
+            "max_euler_step": best.max_euler_step,
+        },
+        "stability": {
+            "scheme": integrator.scheme,
+            "tau": integrator.tau,
+            "max_amplification": amplification,
+            "stable": bool(amplification <= 1.0 + 1e-12),
+            "max_stable_step": max_step,
+        },
+        "measured_rate": trajectory.rate() if trajectory is not None else None,
+        "overflow": overflow,
+        "n_u": system.n_u,
+        "n_v": system.n_v,
+        "_trajectory": trajectory,
+        "_spectrum": spectrum,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    result = analyse(config)
+    if args.plot:
+        _plot(result, config["integrator"], args.plot)
+    public = {k: v for k, v in result.items() if not k.startswith("_")}
+    if args.json:
+        public["stability"]["max_stable_step"] = _finite(public["stability"]["max_stable_step"])
+        public["config"] = {k: v.__dict__ for k, v in config.items()}
+        public["version"] = __version__
+        print(json.dumps(public, indent=2))
+        return 0
+    source = args.config or "bundled lgan.toml"
+    lgan_cfg, stab = config["lgan"], public["stability"]
+    print(f"linearised GAN ({source}): {public['n_u']} u-dofs, {public['n_v']} v-dofs")
+    print(
+        f"  alpha={lgan_cfg.alpha:g}, beta={lgan_cfg.beta:g}, gamma={lgan_cfg.gamma:g}, "
+        f"{lgan_cfg.element} {lgan_cfg.pair} pair"
+    )
+    print(f"Poincaré constant xi_min = {public['xi_min']:.10g}")
+    print(
+        "  Laplacian eigenvalues: " + ", ".join(f"{x:.6g}" for x in public["laplacian_eigenvalues"])
+    )
+    print(
+        "  slowest lGAN eigenvalues: "
+        + ", ".join(f"{re:.6g}{im:+.6g}i" for re, im in public["lgan_eigenvalues"])
+    )
+    print(
+        f"decay rate eta = {public['decay_rate']:.6g}"
+        f" ({'oscillating' if public['oscillating'] else 'not oscillating'})"
+    )
+    best = public["optimal"]
+    print(
+        f"optimal alpha = {best['alpha']:.6g}, gamma = {best['gamma']:.6g} "
+        f"(rate {best['rate']:.6g})"
+    )
+    verdict = "stable" if stab["stable"] else "UNSTABLE"
+    print(
+        f"{stab['scheme']} with tau = {stab['tau']:g}: max |R(tau lambda)| = "
+        f"{stab['max_amplification']:.8g} ({verdict}); max stable step "
+        f"{stab['max_stable_step']:.6g}"
+    )
+    if public["measured_rate"] is not None:
+        print(f"measured decay rate over the run: {public['measured_rate']:.6g}")
+    else:
+        print(f"the run overflowed: {public['overflow']}")
+    if args.plot:
+        print(f"figure written to {args.plot}")
+    return 0
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _stability_function(scheme: str):
+    if scheme == "euler":
+        return lambda z: 1 + z
+    if scheme == "heun":
+        return lambda z: 1 + z + z**2 / 2
+    if scheme == "rk4":
+        return lambda z: 1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24
+    return lambda z: (1 + z / 2) / (1 - z / 2)
+
+
+def _plot(result: dict[str, Any], integrator: IntegratorConfig, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    lam = result["_spectrum"]
+    left.scatter(lam.real, lam.imag, s=6, label=r"$\lambda_\pm(\xi)$")
+    reach = 1.2 * max(float(np.abs(lam).max()), 3.0 / integrator.tau)
+    x = np.linspace(-reach, 0.2 * reach, 400)
+    y = np.linspace(-reach, reach, 400)
+    grid = x[None, :] + 1j * y[:, None]
+    modulus = np.abs(_stability_function(integrator.scheme)(integrator.tau * grid))
+    left.contour(x, y, modulus, levels=[1.0], colors="red")
+    left.plot([], [], color="red", label=rf"$|R(\tau\lambda)| = 1$, {integrator.scheme}")
+    left.set_xlabel(r"Re $\lambda$")
+    left.set_ylabel(r"Im $\lambda$")
+    left.legend(fontsize=8)
+    trajectory = result["_trajectory"]
+    if trajectory is not None:
+        right.semilogy(trajectory.times, trajectory.u_norm, label=r"$\|u\|_\mu$")
+        right.semilogy(trajectory.times, trajectory.v_norm, label=r"$\|v\|_\mu$")
+        right.legend()
+    right.set_xlabel("t")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

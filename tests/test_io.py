@@ -1,0 +1,103 @@
+"""Trajectory files: npz round trip, XDMF time series, atomic writes, bad input."""
+
+from __future__ import annotations
+
+import doctest
+
+import meshio
+import numpy as np
+import pytest
+
+import gan_pde as gp
+from gan_pde import io as io_module
+from gan_pde.errors import InvalidInputError
+from gan_pde.flows import JSDFlow
+from gan_pde.io import load_trajectory, save_trajectory, write_xdmf
+
+TARGET_2D = gp.GaussianMixture(means=[[-1.5, 0.0], [1.5, 0.5]], stds=[1.0, 0.8], weights=[0.6, 0.4])
+START_2D = gp.Gaussian(mean=[0.5, -0.5], cov=[[0.7, 0.2], [0.2, 0.9]])
+
+
+@pytest.fixture(scope="module", params=["P1", "P2"])
+def trajectory(request):
+    mesh = gp.mesh.rectangle((-6.0, 6.0), (-6.0, 6.0), n=(10, 12))
+    flow = JSDFlow(TARGET_2D, START_2D, mesh, element=request.param)
+    return flow.solve(1.0, 0.25, save_times=[0.0, 0.5, 1.0])
+
+
+def test_npz_round_trip_is_exact(trajectory, tmp_path):
+    path = save_trajectory(tmp_path / "run.npz", trajectory)
+    back = load_trajectory(path)
+    for name in ("times", "jsd", "kl", "l1", "mass", "dissipation", "grad_v_integral"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(trajectory, name))
+    np.testing.assert_array_equal(back.step_times, trajectory.step_times)
+    np.testing.assert_array_equal(back.newton_iterations, trajectory.newton_iterations)
+    for a, b in zip(back.v, trajectory.v, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(back.densities, trajectory.densities, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.mesh.p, b.mesh.p)
+        np.testing.assert_array_equal(a.mesh.t, b.mesh.t)
+        assert a.basis.N == b.basis.N
+    # the rebuilt densities evaluate like the originals
+    x = np.array([[0.1, 0.2], [-1.3, 2.0]])
+    np.testing.assert_allclose(back.densities[-1].pdf(x), trajectory.densities[-1].pdf(x))
+    assert back.info["element"] == trajectory.info["element"]
+    assert back.info["n_dofs"] == trajectory.info["n_dofs"]
+    # plain arrays only: the file loads without pickle
+    with np.load(path, allow_pickle=False) as data:
+        assert all(data[name].dtype != object for name in data.files)
+
+
+def test_xdmf_time_series_reads_back(trajectory, tmp_path):
+    path = write_xdmf(tmp_path / "out" / "run.xdmf", trajectory)
+    assert path.exists() and path.with_suffix(".h5").exists()
+    basis = trajectory.densities[0].basis
+    vertices = basis.nodal_dofs[0]
+    with meshio.xdmf.TimeSeriesReader(path) as reader:
+        points, cells = reader.read_points_cells()
+        assert reader.num_steps == trajectory.times.size
+        np.testing.assert_array_equal(points[:, :2], basis.mesh.p.T)
+        assert cells[0].type == "triangle"
+        np.testing.assert_array_equal(cells[0].data, basis.mesh.t.T)
+        for k in range(reader.num_steps):
+            t, point_data, _ = reader.read_data(k)
+            assert t == pytest.approx(trajectory.times[k], abs=0.0)
+            np.testing.assert_array_equal(point_data["v"], trajectory.v[k][vertices])
+            np.testing.assert_array_equal(point_data["u"], trajectory.densities[k].values[vertices])
+    # nothing temporary is left next to the files
+    assert sorted(p.name for p in path.parent.iterdir()) == ["run.h5", "run.xdmf"]
+
+
+def test_writes_are_atomic_and_replace_old_files(trajectory, tmp_path, monkeypatch):
+    path = save_trajectory(tmp_path / "run", trajectory)
+    assert path.name == "run.npz"
+    before = path.read_bytes()
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_trajectory(path, trajectory)
+    # the old file is intact and the temporary file is gone
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
+
+
+def test_bad_input(trajectory, tmp_path):
+    with pytest.raises(InvalidInputError, match="Trajectory"):
+        save_trajectory(tmp_path / "x.npz", {"times": [0.0]})
+    with pytest.raises(InvalidInputError, match=".xdmf"):
+        write_xdmf(tmp_path / "x.vtu", trajectory)
+    with pytest.raises(InvalidInputError, match="not a gan_pde trajectory"):
+        load_trajectory(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(InvalidInputError, match="not a gan_pde trajectory"):
+        load_trajectory(tmp_path / "other.npz")
+
+
+def test_docstring_examples(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    failures, _ = doctest.testmod(io_module)
+    assert failures == 0

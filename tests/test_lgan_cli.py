@@ -1,0 +1,82 @@
+"""``gan-pde lgan``: called through ``run`` (the lead registers the command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from gan_pde.commands import lgan
+from gan_pde.errors import ConfigError
+
+SMALL = """
+[density]
+kind = "gaussian"
+mean = [0.0]
+cov = [[1.0]]
+
+[domain]
+kind = "interval"
+bounds = [[-8.0, 8.0]]
+cells = [40]
+
+[lgan]
+alpha = {alpha}
+beta = 1.0
+gamma = 0.0
+element = "P2"
+pair = "{pair}"
+
+[integrator]
+scheme = "{scheme}"
+tau = {tau}
+steps = 200
+"""
+
+
+def _write(tmp_path, **changes):
+    values = {"alpha": 1.0, "pair": "stable", "scheme": "crank-nicolson", "tau": 0.05}
+    values.update(changes)
+    path = tmp_path / "lgan.toml"
+    path.write_text(SMALL.format(**values))
+    return str(path)
+
+
+def test_gaussian_json(tmp_path, capsys):
+    path = _write(tmp_path)
+    assert lgan.run(argparse.Namespace(config=path, json=True, plot=None)) == 0
+    out = json.loads(capsys.readouterr().out)
+    # N(0, 1): xi_min = 1 (P2 on 40 cells, error ~1e-7); alpha = beta = 1: λ² + λ + 1 = 0
+    # has a complex pair with Re λ = -1/2, the slowest mode (the mean mode is -1).
+    assert out["xi_min"] == pytest.approx(1.0, abs=1e-6)
+    assert out["decay_rate"] == pytest.approx(-0.5, abs=1e-6)
+    assert out["optimal"]["alpha"] == pytest.approx(1.0, abs=1e-6)
+    assert out["stability"]["stable"]
+    assert out["measured_rate"] < 0
+
+
+def test_euler_instability_reported(tmp_path, capsys):
+    path = _write(tmp_path, alpha=0.0, scheme="euler", tau=0.5)
+    assert lgan.run(argparse.Namespace(config=path, json=True, plot=None)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not out["stability"]["stable"]  # WGAN: |1 + iτ√ξ| > 1
+    assert out["stability"]["max_stable_step"] == 0.0
+
+
+def test_default_text_and_plot(tmp_path, capsys):
+    figure = tmp_path / "lgan.png"
+    assert lgan.run(argparse.Namespace(config=None, json=False, plot=str(figure))) == 0
+    text = capsys.readouterr().out
+    assert "xi_min" in text and "decay rate" in text and "max stable step" in text
+    assert figure.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [({"alpha": -1.0}, "alpha"), ({"tau": 0.0}, "tau"), ({"pair": "taylor-hood"}, "pair")],
+)
+def test_bad_input(tmp_path, changes, key):
+    path = _write(tmp_path, **changes)
+    with pytest.raises(ConfigError, match=key):
+        lgan.run(argparse.Namespace(config=path, json=False, plot=None))
