@@ -431,6 +431,19 @@ def test_operator_rejects_bad_input():
         op.resolvent(np.zeros(op.n_dofs), 1.0, dirichlet_dofs=[0], dirichlet_values=[-2.0])
 
 
+def test_jsd_density_stays_finite_for_huge_ratios():
+    # j(v) = ½[v ln(2v/(1+v)) + ln(2/(1+v))]: for v ≥ 1e16 (v − 1)/(v + 1) rounds to 1, and
+    # the log1p(−r) form gave −inf; ln 2 − log1p(v) is exact there (relative 1e-15)
+    v = np.array([3.5, 1e10, 1e20, 1e300])
+    ln2 = np.log(2.0)
+    expected = 0.5 * (v * (ln2 - np.log1p(1.0 / v)) + ln2 - np.log1p(v))
+    np.testing.assert_allclose(jsd_module._jsd_density(v), expected, rtol=1e-14)
+    # continuous across the switch at v = 3 and exact at the ends
+    left, right = jsd_module._jsd_density(np.array([3.0 - 1e-12, 3.0 + 1e-12]))
+    assert abs(left - right) < 1e-12
+    np.testing.assert_allclose(jsd_module._jsd_density(np.array([0.0, 1.0])), [0.5 * ln2, 0.0])
+
+
 def test_docstring_examples():
     for module in (operator_module, jsd_module):
         failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

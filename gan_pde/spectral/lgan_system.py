@@ -127,9 +127,10 @@ from skfem.helpers import dot, grad
 
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 from gan_pde.fem.basis import element_order, make_basis
-from gan_pde.fem.forms import assemble_weighted, log_density_at_quadrature
+from gan_pde.fem.forms import WeightedSystem, assemble_weighted, log_density_at_quadrature
 from gan_pde.fem.linalg import factorize_symmetric
 from gan_pde.spectral import lgan
+from gan_pde.spectral.weighted_laplacian import smallest_eigenvalues
 
 if TYPE_CHECKING:
     from gan_pde.densities import Density
@@ -361,15 +362,8 @@ class LGANSystem:
                 raise InvalidInputError(msg)
             if k >= self.n_u - 1:
                 return self.laplacian_eigenvalues()[:k]
-            shift = 1e-6 * float(np.mean(self.stiffness.diagonal() / self.u_mass.diagonal()))
-            xi = spla.eigsh(
-                self.stiffness,
-                k=k,
-                M=self.u_mass,
-                sigma=-shift,
-                which="LM",
-                return_eigenvectors=False,
-            )
+            system = WeightedSystem(self.stiffness, self.u_mass, self.u_log_scale)
+            xi = smallest_eigenvalues(system, k, dim=self.u_basis.mesh.dim())
         xi = np.sort(xi)
         xi[: self.n_components] = 0.0  # the constants: ξ = 0 exactly, round-off removed
         return xi
@@ -401,7 +395,12 @@ class LGANSystem:
         return _sorted(np.concatenate([lam_plus, lam_minus, mean_modes]))
 
     def eigenvalues(
-        self, k: int | None = None, *, sigma: complex = 0.0, tol: float = 1e-12
+        self,
+        k: int | None = None,
+        *,
+        sigma: complex = 0.0,
+        tol: float = 1e-12,
+        method: str = "auto",
     ) -> np.ndarray:
         r"""Eigenvalues of the pencil :math:`(\tilde L, \tilde M_w)`: all, or the k non-kernel
         ones nearest σ.
@@ -441,6 +440,11 @@ class LGANSystem:
             constants, which the stable pair never has).
         tol
             ARPACK's relative accuracy of the Ritz values of the shift-inverted operator.
+        method
+            ``"auto"``: for the stable pair and σ = 0, the slowest modes are computed from
+            the k smallest ξ_h of the same matrices through λ² + (α+γξ_h)λ + β²ξ_h = 0
+            (exact for this pair, and as fast as :func:`weighted_laplacian_spectrum`);
+            otherwise, and with ``"arnoldi"``, ARPACK on the reduced operator below.
 
         Returns
         -------
@@ -476,7 +480,28 @@ class LGANSystem:
         if not np.isfinite(sigma):
             msg = f"sigma must be finite; got {sigma!r}"
             raise InvalidInputError(msg)
+        if method not in ("auto", "arnoldi"):
+            msg = f"method must be 'auto' or 'arnoldi'; got {method!r}"
+            raise InvalidInputError(msg)
+        if self.pair == "stable" and sigma == 0 and method == "auto":
+            return self._slowest_from_laplacian(int(k))
         return self._eigenvalues_near(int(k), sigma, tol)
+
+    def _slowest_from_laplacian(self, k: int) -> np.ndarray:
+        """The k non-kernel eigenvalues of smallest modulus, from the ξ_h and Theorems 2–3.
+
+        For the stable pair the discrete spectrum is exactly λ±(ξ_h) plus −α (tested to
+        1e-14 against the full operator).  |λ₊(ξ)| ≤ |β|√ξ ≤ |λ₋(ξ)| and |λ₊| grows with
+        ξ, so the k modes nearest 0 come from the k smallest non-zero ξ_h.
+        """
+        n_c = self.n_components
+        xi = self.laplacian_eigenvalues(min(k + n_c, self.n_u))[n_c:]
+        lam_plus, lam_minus = lgan.eigenvalues(
+            xi, alpha=self.alpha, beta=self.beta, gamma=self.gamma
+        )
+        mean_modes = np.full(n_c if self.alpha > 0 else 0, -self.alpha, dtype=complex)
+        lam = np.concatenate([lam_plus, lam_minus, mean_modes])
+        return _sorted(lam[np.argsort(np.abs(lam), kind="stable")][:k])
 
     def kernel_dimension(self) -> int:
         r"""Dimension of the kernel of the discrete operator (Corollary 1, (10)–(11)).

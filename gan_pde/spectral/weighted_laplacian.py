@@ -39,7 +39,7 @@ from gan_pde.provenance import versions
 if TYPE_CHECKING:
     from gan_pde.densities import Density
 
-__all__ = ["METHODS", "Spectrum", "weighted_laplacian_spectrum"]
+__all__ = ["METHODS", "Spectrum", "smallest_eigenvalues", "weighted_laplacian_spectrum"]
 
 logger = logging.getLogger(__name__)
 
@@ -333,6 +333,27 @@ def _solve_lobpcg(system: WeightedSystem, k: int, tol: float):
 
 
 _SOLVERS = {"dense": _solve_dense, "shift-invert": _solve_shift_invert, "lobpcg": _solve_lobpcg}
+
+
+def smallest_eigenvalues(
+    system: WeightedSystem, k: int, *, dim: int, method: str = "auto", tol: float = 1e-10
+) -> np.ndarray:
+    """The k smallest eigenvalues of an assembled (log-scaled) weighted pencil, ascending.
+
+    The solver is chosen as in :func:`weighted_laplacian_spectrum` (``dim`` is the mesh
+    dimension) and its backward errors are checked the same way; other modules that
+    assemble the same matrices (e.g. :class:`~gan_pde.spectral.lgan_system.LGANSystem`)
+    use it to get exactly the ξ_h of their own discretisation.
+    """
+    chosen = _choose_method(method, system.stiffness.shape[0], dim)
+    values, vectors = _SOLVERS[chosen](system, k, tol)
+    order = np.argsort(values)
+    residuals = _backward_errors(system, values[order], vectors[:, order])
+    limit = max(100.0 * tol, 1e-8)
+    if np.any(residuals > limit):
+        msg = f"the {chosen} eigen-solver did not converge: backward errors {residuals}"
+        raise NotConvergedError(msg)
+    return values[order]
 
 
 def _backward_errors(system: WeightedSystem, values: np.ndarray, vectors: np.ndarray):
