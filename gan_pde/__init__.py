@@ -15,7 +15,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"densities", "errors", "fem", "flows", "mesh", "spectral", "lgan", "config", "cli"}
+_SUBMODULES = {
+    "densities",
+    "errors",
+    "fem",
+    "flows",
+    "io",
+    "mesh",
+    "spectral",
+    "lgan",
+    "config",
+    "cli",
+}
 _ATTRIBUTES = {
     "Density": "gan_pde.densities",
     "Gaussian": "gan_pde.densities",
@@ -33,6 +44,9 @@ _ATTRIBUTES = {
     "JSDFlow": "gan_pde.flows",
     "Trajectory": "gan_pde.flows",
     "LogDiffusionOperator": "gan_pde.flows",
+    "simulate_particles": "gan_pde.flows",
+    "ParticleTrajectory": "gan_pde.flows",
+    "wasserstein_1d": "gan_pde.flows",
     "GanPdeError": "gan_pde.errors",
 }
 

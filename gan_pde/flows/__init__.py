@@ -9,12 +9,16 @@ from gan_pde.flows.operator import (
     ResolventResult,
     StepResult,
 )
+from gan_pde.flows.particles import ParticleTrajectory, simulate_particles, wasserstein_1d
 
 __all__ = [
     "SCHEMES",
     "JSDFlow",
     "LogDiffusionOperator",
+    "ParticleTrajectory",
     "ResolventResult",
     "StepResult",
     "Trajectory",
+    "simulate_particles",
+    "wasserstein_1d",
 ]

@@ -114,6 +114,9 @@ _M_MATRIX_RTOL = 1e-10
 _LINEAR_RTOL = 1e-8
 #: Refinement sweeps with a reused factorisation before the Jacobian is factorised afresh.
 _REFINEMENT_MAX = 8
+#: Below this size every Newton system is factorised afresh: it costs microseconds, and the
+#: result then does not depend on earlier solves (bit-for-bit reproducible round-off).
+_REUSE_MIN_DOFS = 1000
 
 
 def _solve(matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
@@ -131,7 +134,8 @@ class _ReusedFactorization:
     between late Newton iterations).  A factorisation is reused across iterations, stages
     and steps while each sweep at least halves the true residual and
     :data:`_LINEAR_RTOL` is reached within :data:`_REFINEMENT_MAX` sweeps; otherwise the
-    current matrix is factorised afresh.  Newton with these directions is an inexact Newton
+    current matrix is factorised afresh.  Systems smaller than :data:`_REUSE_MIN_DOFS` are
+    always factorised afresh.  Newton with these directions is an inexact Newton
     method with forcing term :data:`_LINEAR_RTOL`: it still stops only on its own residual
     test, and mass conservation does not depend on the solve (the update of the module
     documentation is exact for any s).
@@ -144,6 +148,8 @@ class _ReusedFactorization:
         self.sweeps = 0
 
     def __call__(self, matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] < _REUSE_MIN_DOFS:
+            return factorize_symmetric(matrix).solve(rhs)
         lu = self._lu
         if lu is not None and lu.shape == matrix.shape:
             target = _LINEAR_RTOL * np.linalg.norm(rhs)
