@@ -224,6 +224,8 @@ def test_newton_failures_are_loud():
         )
     with pytest.raises(NumericalBreakdownError, match="NaN/Inf"):
         newton(lambda x: np.where(x > 0, np.nan, x), lambda x: sp.eye(1), np.array([1.0]))
+    with pytest.raises(InvalidInputError, match="scale must be positive"):
+        newton(lambda x: x, lambda x: sp.eye(1), np.ones(1), scale=np.zeros(1))
     with pytest.raises(InvalidInputError, match="invalid Newton options"):
         newton(lambda x: x, lambda x: sp.eye(1), np.zeros(1), max_iter=0)
     result = newton(

@@ -137,6 +137,7 @@ def newton(
     armijo: float = 1e-4,
     linear_solve: Callable[[sp.spmatrix, np.ndarray], np.ndarray] = sparse_direct_solve,
     raise_on_failure: bool = True,
+    scale: np.ndarray | None = None,
 ) -> NewtonResult:
     r"""Solve :math:`F(x) = 0` by Newton's method with backtracking line search.
 
@@ -166,6 +167,12 @@ def newton(
     raise_on_failure
         Raise :class:`~gan_pde.errors.NotConvergedError` if not converged (default);
         otherwise return the last iterate with ``converged=False``.
+    scale
+        Optional positive per-equation scales: the tolerances and the line search then use
+        :math:`\|F/\text{scale}\|_2` instead of :math:`\|F\|_2` (the Newton direction is
+        unchanged, and it is a descent direction for every such weighted norm).  Use it when
+        the equations' sizes differ by orders of magnitude, so that the small ones are
+        resolved too.
 
     Examples
     --------
@@ -181,8 +188,12 @@ def newton(
         )
         raise InvalidInputError(msg)
     x = np.array(x0, dtype=float, copy=True)
+    weights = 1.0 if scale is None else 1.0 / np.asarray(scale, dtype=float)
+    if scale is not None and not (np.all(np.isfinite(weights)) and np.all(weights > 0)):
+        msg = "scale must be positive and finite"
+        raise InvalidInputError(msg)
     f = _finite(residual(x), "residual", 0)
-    norms = [float(np.linalg.norm(f))]
+    norms = [float(np.linalg.norm(f * weights))]
     steps: list[float] = []
     target = max(atol, rtol * norms[0])
     e = energy(x) if energy is not None else None
@@ -192,11 +203,11 @@ def newton(
         if np.abs(delta).max() <= xtol * (1.0 + np.abs(x).max()):
             x = x + delta
             f = _finite(residual(x), "residual", len(steps) + 1)
-            norms.append(float(np.linalg.norm(f)))
+            norms.append(float(np.linalg.norm(f * weights)))
             steps.append(1.0)
             stalled = True
             break
-        slope = float(f @ delta)
+        slope = float(f @ delta)  # used only with an energy (Armijo on E)
         t = 1.0
         for _ in range(max_backtracks):
             trial = x + t * delta
@@ -206,7 +217,7 @@ def newton(
                     e_trial = energy(trial)
                     if np.isfinite(e_trial) and e_trial <= e + armijo * t * slope:
                         break
-                elif np.linalg.norm(f_trial) <= (1.0 - armijo * t) * norms[-1]:
+                elif np.linalg.norm(f_trial * weights) <= (1.0 - armijo * t) * norms[-1]:
                     break
             t *= 0.5
         else:
@@ -218,7 +229,7 @@ def newton(
         x, f = trial, f_trial
         if energy is not None:
             e = e_trial
-        norms.append(float(np.linalg.norm(f)))
+        norms.append(float(np.linalg.norm(f * weights)))
         steps.append(t)
         logger.debug("newton %d: |F| = %.3e, step %.3g", len(steps), norms[-1], t)
     converged = norms[-1] <= target or stalled
