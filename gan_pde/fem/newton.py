@@ -188,10 +188,13 @@ def newton(
         )
         raise InvalidInputError(msg)
     x = np.array(x0, dtype=float, copy=True)
-    weights = 1.0 if scale is None else 1.0 / np.asarray(scale, dtype=float)
-    if scale is not None and not (np.all(np.isfinite(weights)) and np.all(weights > 0)):
-        msg = "scale must be positive and finite"
-        raise InvalidInputError(msg)
+    weights = 1.0
+    if scale is not None:
+        scale = np.asarray(scale, dtype=float)
+        if not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            msg = "scale must be positive and finite"
+            raise InvalidInputError(msg)
+        weights = 1.0 / scale
     f = _finite(residual(x), "residual", 0)
     norms = [float(np.linalg.norm(f * weights))]
     steps: list[float] = []
