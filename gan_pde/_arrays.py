@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from gan_pde.errors import InvalidInputError
 
-__all__ = ["as_points"]
+__all__ = ["as_points", "as_positive", "as_positive_int"]
 
 
 def as_points(x: ArrayLike, dim: int) -> np.ndarray:
@@ -32,3 +34,24 @@ def as_points(x: ArrayLike, dim: int) -> np.ndarray:
         )
         raise InvalidInputError(msg)
     return arr
+
+
+def as_positive(value: float, name: str) -> float:
+    """``float(value)``, or InvalidInputError unless it is positive and finite."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} must be a positive finite number; got {value!r}"
+        raise InvalidInputError(msg) from exc
+    if not (math.isfinite(x) and x > 0.0):
+        msg = f"{name} must be a positive finite number; got {value!r}"
+        raise InvalidInputError(msg)
+    return x
+
+
+def as_positive_int(value: object, name: str) -> int:
+    """``int(value)``, or InvalidInputError unless it is a positive integer (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        msg = f"{name} must be a positive integer; got {name}={value!r}"
+        raise InvalidInputError(msg)
+    return int(value)

@@ -42,12 +42,12 @@ import numpy as np
 import skfem
 from scipy.special import xlogy
 
+from gan_pde._arrays import as_positive
 from gan_pde.densities import MeshDensity
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NotConvergedError
 from gan_pde.flows.operator import (
     SCHEMES,
     LogDiffusionOperator,
-    as_positive,
     check_log_density,
 )
 from gan_pde.provenance import versions

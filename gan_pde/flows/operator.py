@@ -79,6 +79,7 @@ import scipy.sparse.linalg as spla
 import skfem
 from numpy.typing import ArrayLike
 
+from gan_pde._arrays import as_positive
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NotConvergedError
 from gan_pde.fem.basis import element_order, make_basis
 from gan_pde.fem.forms import log_density_at_quadrature, weighted_mass, weighted_stiffness
@@ -93,7 +94,6 @@ __all__ = [
     "LogDiffusionOperator",
     "ResolventResult",
     "StepResult",
-    "as_positive",
     "check_log_density",
 ]
 
@@ -762,19 +762,6 @@ def check_log_density(values: np.ndarray, points: np.ndarray, name: str) -> None
     else:
         msg = f"the {name} density's log_pdf is {values[first]} at {points[first].tolist()}"
     raise InvalidDensityError(msg)
-
-
-def as_positive(value: float, name: str) -> float:
-    """``float(value)``, or InvalidInputError unless it is positive and finite."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be a positive finite number; got {value!r}"
-        raise InvalidInputError(msg) from exc
-    if not (math.isfinite(x) and x > 0.0):
-        msg = f"{name} must be a positive finite number; got {value!r}"
-        raise InvalidInputError(msg)
-    return x
 
 
 def _dof_vector(value: ArrayLike, n: int, name: str) -> np.ndarray:

@@ -125,6 +125,7 @@ import scipy.sparse.linalg as spla
 import skfem
 from skfem.helpers import dot, grad
 
+from gan_pde._arrays import as_positive_int
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 from gan_pde.fem.basis import element_order, make_basis
 from gan_pde.fem.forms import WeightedSystem, assemble_weighted, log_density_at_quadrature
@@ -357,9 +358,7 @@ class LGANSystem:
                 self.stiffness.toarray(), self.u_mass.toarray(), eigvals_only=True
             )
         else:
-            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-                msg = f"k must be a positive integer; got k={k!r}"
-                raise InvalidInputError(msg)
+            k = as_positive_int(k, "k")
             if k >= self.n_u - 1:
                 return self.laplacian_eigenvalues()[:k]
             system = WeightedSystem(self.stiffness, self.u_mass, self.u_log_scale)
@@ -470,9 +469,7 @@ class LGANSystem:
         """
         if k is None:
             return _sorted(np.linalg.eigvals(self._normalised_operator("eigenvalues")))
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            msg = f"k must be a positive integer; got k={k!r}"
-            raise InvalidInputError(msg)
+        k = as_positive_int(k, "k")
         if not (math.isfinite(tol) and tol > 0.0):
             msg = f"tol must be a positive number; got {tol!r}"
             raise InvalidInputError(msg)

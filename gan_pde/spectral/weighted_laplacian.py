@@ -29,6 +29,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import skfem
 
+from gan_pde._arrays import as_positive_int
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 from gan_pde.fem.basis import make_basis
 from gan_pde.fem.forms import WeightedSystem, assemble_weighted
@@ -241,9 +242,7 @@ def _validate_arguments(density: Density, mesh: skfem.Mesh, k: int, method: str,
     if density.dim != mesh.dim():
         msg = f"the density has dimension {density.dim} but the mesh has dimension {mesh.dim()}"
         raise InvalidInputError(msg)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        msg = f"k must be a positive integer; got k={k!r}"
-        raise InvalidInputError(msg)
+    k = as_positive_int(k, "k")
     if method not in METHODS:
         msg = f"method={method!r} is not one of {METHODS}"
         raise InvalidInputError(msg)
