@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,12 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert code, f"{path.name} has no code cells"
     for cell in code:
         exec(compile("".join(cell["source"]), f"{path.name}:{cell['id']}", "exec"), namespace)
-    assert (tmp_path / "disk_modes.png").stat().st_size > 10_000
+    # every figure the notebook saves was written and is a real image
+    figures = set(re.findall(r'"([\w.-]+\.png)"', "".join("".join(c["source"]) for c in code)))
+    assert figures, f"{path.name} saves no figure"
+    for name in figures:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / name).stat().st_size > 10_000
     import matplotlib.pyplot as plt
 
     plt.close("all")
