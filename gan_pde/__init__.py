@@ -26,6 +26,7 @@ _SUBMODULES = {
     "lgan",
     "config",
     "cli",
+    "verify",
 }
 _ATTRIBUTES = {
     "Density": "gan_pde.densities",
@@ -48,6 +49,9 @@ _ATTRIBUTES = {
     "ParticleTrajectory": "gan_pde.flows",
     "wasserstein_1d": "gan_pde.flows",
     "GanPdeError": "gan_pde.errors",
+    "Check": "gan_pde.verify.registry",
+    "run_checks": "gan_pde.verify.registry",
+    "write_report": "gan_pde.verify.report",
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRIBUTES) | {"__version__"})

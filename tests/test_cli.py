@@ -124,3 +124,14 @@ def test_unreadable_mesh_file_is_a_clean_cli_error(tmp_path, capsys):
     )
     assert main(["spectrum", str(_write(tmp_path, config))]) == 2
     assert "bad.msh" in capsys.readouterr().err
+
+
+def test_verify_is_registered_and_writes_a_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["verify", "--quick", "--only", "lgan.discrete", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "1/1 checks passed" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in results] == ["lgan.discrete_spectrum"]
+    assert results[0]["passed"] is True
+    assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")

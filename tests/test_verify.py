@@ -1,0 +1,171 @@
+"""The verify suite (issue 8): registry, runner, report and the ``gan-pde verify`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+import pytest
+
+from gan_pde.commands import verify as verify_command
+from gan_pde.errors import InvalidInputError
+from gan_pde.verify import Outcome, available_checks, register, registry, run_checks, write_report
+from gan_pde.verify.report import FIELDS
+
+EXPECTED_CHECKS = {
+    "spectrum.hermite",
+    "spectrum.convergence_order",
+    "spectrum.mixture_separation",
+    "spectrum.mixture_paper_values",
+    "spectrum.augmentation_mixture",
+    "lgan.discrete_spectrum",
+    "lgan.euler_growth",
+    "lgan.five_settings",
+    "jsd.mass",
+    "jsd.monotone",
+    "jsd.decay_rate",
+    "jsd.gradient_bound",
+}
+CHEAP = ["spectrum.hermite", "lgan.discrete_spectrum", "lgan.euler_growth"]
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """The registry with the built-in checks, restored after the test."""
+    available_checks()
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    return registry._REGISTRY
+
+
+@pytest.fixture
+def failing_check(scratch_registry):
+    @register(name="zz.broken", paper="004_b60ab6f9ea7d1f5e.txt", reference="(0)", claim="none")
+    def broken(size):
+        msg = "deliberate failure in a test"
+        raise RuntimeError(msg)
+
+    return "zz.broken"
+
+
+def _command(out, *extra: str) -> int:
+    parser = argparse.ArgumentParser()
+    verify_command.add_arguments(parser)
+    return verify_command.run(parser.parse_args(["--quick", "--quiet", "--out", str(out), *extra]))
+
+
+def test_registry_collects_the_checks():
+    specs = {spec.name: spec for spec in available_checks()}
+    assert set(specs) >= EXPECTED_CHECKS
+    for spec in specs.values():
+        assert re.fullmatch(r"00[0-4]_[0-9a-f]{16}\.txt", spec.paper)
+        assert spec.reference and spec.claim
+        assert spec.level in registry.LEVELS
+
+
+def test_cheap_checks_pass_and_are_timed():
+    checks = run_checks(level="quick", only=CHEAP)
+    assert [check.name for check in checks] == CHEAP
+    for check in checks:
+        assert check.passed, (check.name, check.measured, check.details)
+        assert check.seconds > 0.0
+
+
+def test_only_matches_substrings_and_shell_patterns_case_insensitively():
+    names = {spec.name for spec in registry.select_checks(level="quick", only="JSD.")}
+    assert names == {name for name in EXPECTED_CHECKS if name.startswith("jsd.")}
+    names = {spec.name for spec in registry.select_checks(level="quick", only="spectrum.*ure")}
+    assert names == {"spectrum.augmentation_mixture"}
+
+
+def test_only_without_a_match_names_the_pattern_and_the_checks():
+    with pytest.raises(InvalidInputError, match=r"'no-such-check'.*spectrum\.hermite"):
+        run_checks(level="quick", only="no-such-check")
+    with pytest.raises(InvalidInputError, match="level"):
+        run_checks(level="huge")
+
+
+def test_a_check_that_raises_is_a_failed_check(failing_check):
+    seen = []
+    checks = run_checks(level="quick", only=["hermite", failing_check], progress=seen.append)
+    assert seen == checks
+    broken = checks[-1]
+    assert broken.name == failing_check
+    assert not broken.passed
+    assert broken.measured is None
+    assert "RuntimeError: deliberate failure in a test" in broken.details["error"]
+    assert checks[0].passed
+
+
+def test_duplicate_names_and_bad_levels_are_refused(scratch_registry):
+    with pytest.raises(InvalidInputError, match="already registered"):
+        register(name="spectrum.hermite", paper="p", reference="r", claim="c")(lambda size: None)
+    with pytest.raises(InvalidInputError, match="level"):
+        register(name="x", paper="p", reference="r", claim="c", level="huge")
+
+
+def test_report_files(tmp_path, scratch_registry):
+    @register(
+        name="zz.figure",
+        paper="002_23f38a2e8812e8cd.txt",
+        reference="(1)",
+        claim="<script>x</script>",
+    )
+    def with_figure(size):
+        import numpy as np
+
+        png = b"\x89PNG\r\n\x1a\n" + b"0" * 16
+        return Outcome(
+            measured=np.float64(1.5),
+            expected=np.array([1.0, 2.0]),
+            tolerance=float("inf"),
+            passed=False,
+            details={"tuple": (1, 2), "nan": float("nan")},
+            figure=png,
+        )
+
+    checks = run_checks(level="quick", only=["lgan.five_settings", "hermite", "zz.figure"])
+    index = write_report(checks, tmp_path / "out", command="gan-pde verify --quick")
+    records = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [record["name"] for record in records] == [check.name for check in checks]
+    for record in records:
+        assert set(FIELDS) <= set(record)
+        assert isinstance(record["passed"], bool)
+        assert isinstance(record["seconds"], float)
+        assert "figure" not in record
+    figure_record = records[-1]
+    assert figure_record["measured"] == 1.5
+    assert figure_record["expected"] == [1.0, 2.0]
+    assert figure_record["tolerance"] == "inf"
+    page = index.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<table class="summary">' in page
+    figures = sum(check.figure is not None for check in checks)
+    assert figures == 2
+    assert page.count('<img src="data:image/png;base64,') == figures
+    assert "http" not in page
+    assert "<script" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "gan-pde verify --quick" in page
+    assert 'class="fail"' in page and 'class="pass"' in page
+    assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_command_summary_and_return_codes(tmp_path, capsys, failing_check):
+    assert _command(tmp_path / "ok", "--only", "hermite") == 0
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"1/1 checks passed in [0-9.]+ s; report in .*index\.html", out)
+    assert (tmp_path / "ok" / "index.html").exists()
+
+    assert _command(tmp_path / "bad", "--only", "hermite", "--only", failing_check) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("1/2 checks passed")
+    assert "FAILED zz.broken: RuntimeError" in captured.err
+    records = json.loads((tmp_path / "bad" / "results.json").read_text())
+    assert [record["passed"] for record in records] == [True, False]
+
+
+def test_command_with_no_match_raises(tmp_path):
+    with pytest.raises(InvalidInputError, match="nothing-matches"):
+        _command(tmp_path, "--only", "nothing-matches")
+    assert not (tmp_path / "index.html").exists()
