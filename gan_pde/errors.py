@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "GanPdeError",
+    "IncompatibleCheckpointError",
     "InvalidDensityError",
     "InvalidInputError",
     "MeshError",
@@ -50,3 +51,7 @@ class NumericalBreakdownError(GanPdeError, ArithmeticError):
 
 class MissingDependencyError(GanPdeError, ImportError):
     """An optional dependency (e.g. torch) is needed for this feature but not installed."""
+
+
+class IncompatibleCheckpointError(GanPdeError, ValueError):
+    """A checkpoint is damaged, of another format, or was written by a different run."""

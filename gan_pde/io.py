@@ -18,6 +18,7 @@ import numpy as np
 import skfem
 from skfem.io.meshio import HEX_MAPPING
 
+from gan_pde._files import atomic_path
 from gan_pde.errors import InvalidInputError
 from gan_pde.fem.basis import make_basis
 from gan_pde.flows.jsd import Trajectory
@@ -57,20 +58,6 @@ def _mesh_name(mesh: skfem.Mesh) -> str:
         msg = f"cannot store a mesh of type {name}; expected one of {', '.join(_MESHES)}"
         raise InvalidInputError(msg)
     return name
-
-
-@contextlib.contextmanager
-def _atomic(path: Path, suffix: str):
-    """Yield a temporary path next to ``path``; on success it replaces ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
 
 
 def save_trajectory(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
@@ -126,7 +113,7 @@ def save_trajectory(path: str | os.PathLike[str], trajectory: Trajectory) -> Pat
         "mesh_t": basis.mesh.t,
         "metadata": np.array(json.dumps(metadata)),
     }
-    with _atomic(path, ".npz") as temporary, open(temporary, "wb") as file:
+    with atomic_path(path, ".npz") as temporary, open(temporary, "wb") as file:
         np.savez(file, **arrays)
     return path
 

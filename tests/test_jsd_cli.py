@@ -15,7 +15,10 @@ from gan_pde.io import load_trajectory
 
 
 def run(config, out, capsys):
-    code = jsd_flow.run(argparse.Namespace(config=config, out=str(out), quiet=True))
+    args = argparse.Namespace(
+        config=config, out=str(out), quiet=True, checkpoint_every=30.0, resume=False
+    )
+    code = jsd_flow.run(args)
     return code, capsys.readouterr()
 
 

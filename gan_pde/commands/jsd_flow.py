@@ -125,6 +125,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default="jsd_flow_output", help="output folder (default: jsd_flow_output)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="write OUT/checkpoint.npz every SECONDS of wall time (default 30; 0: every step)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.npz (same config) to the uninterrupted result",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -156,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
             save_times=solver.save_times,
             scheme=solver.scheme,
             callback=progress,
+            checkpoint=out / "checkpoint.npz",
+            checkpoint_interval=args.checkpoint_every,
+            resume=args.resume,
         )
     seconds = time.perf_counter() - start
     trajectory = dataclasses.replace(
@@ -165,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
     write_xdmf(out / "trajectory.xdmf", trajectory)
     figures = _plot_densities(flow, trajectory, out / "densities.png")
     _plot_divergences(trajectory, out / "divergences.png")
+    # every result is written: the checkpoint has served its purpose
+    (out / "checkpoint.npz").unlink(missing_ok=True)
     source = args.config or "bundled jsd_flow.toml"
     print(
         f"jsd-flow ({source}): {trajectory.info['n_steps']} {solver.scheme} steps to "

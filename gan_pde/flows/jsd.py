@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +45,7 @@ import skfem
 from scipy.special import xlogy
 
 from gan_pde._arrays import as_positive
+from gan_pde.checkpoint import load_checkpoint, save_checkpoint
 from gan_pde.densities import MeshDensity
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NotConvergedError
 from gan_pde.flows.operator import (
@@ -304,6 +307,9 @@ class JSDFlow:
         scheme: str = "backward-euler",
         callback: Callable[[float, np.ndarray], None] | None = None,
         max_newton_iterations: int = 50,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_interval: float = 30.0,
+        resume: bool = False,
     ) -> Trajectory:
         r"""Integrate the flow from t = 0 to ``t_final``.
 
@@ -329,6 +335,17 @@ class JSDFlow:
             Called as ``callback(t, v)`` after every step (e.g. a progress bar).
         max_newton_iterations
             Newton iteration limit per resolvent.
+        checkpoint
+            File to which the state of the run (step, v, Newton guess, observations) is
+            written atomically (:mod:`gan_pde.checkpoint`) every ``checkpoint_interval``
+            seconds of wall time and after the last step.  None: no checkpoints.
+        checkpoint_interval
+            Seconds of wall time between checkpoints (0: after every step).
+        resume
+            Continue from ``checkpoint`` if it exists (a missing file starts from t = 0).
+            The resumed run takes the same steps from the same state, so its result is
+            bit-identical to an uninterrupted run's; a checkpoint written with another
+            mesh, densities, step, scheme or save times is refused.
 
         Returns
         -------
@@ -341,6 +358,8 @@ class JSDFlow:
             [0, t_final] or NaN, an unknown scheme.
         NotConvergedError
             If Newton fails; the message names the step, its times and the residual.
+        IncompatibleCheckpointError
+            If ``resume`` finds a damaged checkpoint or one of another run.
 
         Examples
         --------
@@ -360,6 +379,12 @@ class JSDFlow:
         if isinstance(max_newton_iterations, bool) or not isinstance(max_newton_iterations, int):
             msg = f"max_newton_iterations must be a positive int; got {max_newton_iterations!r}"
             raise InvalidInputError(msg)
+        if checkpoint is None and resume:
+            msg = "resume=True needs a checkpoint file (checkpoint=PATH)"
+            raise InvalidInputError(msg)
+        if not (isinstance(checkpoint_interval, Real) and checkpoint_interval >= 0):
+            msg = f"checkpoint_interval must be a non-negative number; got {checkpoint_interval!r}"
+            raise InvalidInputError(msg)
         grid, saved = _time_grid(t_final, dt, save_times)
         op = self.operator
         start = time.perf_counter()
@@ -370,6 +395,53 @@ class JSDFlow:
         s = None
         grad_v = 0.0
         iterations = np.zeros(grid.size - 1, dtype=np.int64)
+        first = 0
+        elapsed_before = 0.0
+        fingerprint = {
+            "t_final": t_final,
+            "dt": dt,
+            "mesh": [op.mesh.p, op.mesh.t],
+            "element": op.element,
+            "lumped": bool(op.lumped),
+            "log_target": op.log_target_at_dofs,
+            "v0": self.v0,
+            "grid": grid,
+            "saved": saved,
+            "scheme": scheme,
+            "max_newton_iterations": max_newton_iterations,
+        }
+        if resume and Path(checkpoint).exists():
+            state = load_checkpoint(checkpoint, kind="jsd_flow", fingerprint=fingerprint)
+            first = int(state["step"])
+            v = state["v"].copy()
+            s = state["s"].copy() if state["s"].size else None
+            grad_v = float(state["grad_v"])
+            iterations[:first] = state["iterations"][:first]
+            snapshots = list(state["snapshots"])
+            for key in _SCALARS:
+                records[key] = state[key].tolist()
+            elapsed_before = float(state["seconds"])
+            op._linear_solver.restore(state)
+            logger.info("resuming the JSD flow from %s at step %d", checkpoint, first)
+
+        def write_checkpoint(n_done: int) -> None:
+            arrays = {key: np.array(values) for key, values in records.items()}
+            save_checkpoint(
+                checkpoint,
+                kind="jsd_flow",
+                fingerprint=fingerprint,
+                state={
+                    "step": n_done,
+                    "v": v,
+                    "s": np.empty(0) if s is None else s,
+                    "grad_v": grad_v,
+                    "iterations": iterations,
+                    "snapshots": np.stack(snapshots),
+                    "seconds": elapsed_before + time.perf_counter() - start,
+                    **op._linear_solver.state(),
+                    **arrays,
+                },
+            )
 
         def observe(values: np.ndarray) -> None:
             snapshots.append(values.copy())
@@ -382,8 +454,10 @@ class JSDFlow:
             records["v_min"].append(float(values.min()))
             records["v_max"].append(float(values.max()))
 
-        observe(v)
-        for n in range(grid.size - 1):
+        if first == 0:
+            observe(v)
+        last_write = time.perf_counter()
+        for n in range(first, grid.size - 1):
             t0, t1 = float(grid[n]), float(grid[n + 1])
             try:
                 step = op.advance(
@@ -405,8 +479,13 @@ class JSDFlow:
                 observe(v)
             if callback is not None:
                 callback(t1, v)
+            if checkpoint is not None and (
+                n + 2 == grid.size or time.perf_counter() - last_write >= checkpoint_interval
+            ):
+                write_checkpoint(n + 1)
+                last_write = time.perf_counter()
 
-        seconds = time.perf_counter() - start
+        seconds = elapsed_before + time.perf_counter() - start
         logger.info(
             "JSD flow: %d steps (%s), %d Newton iterations, %.3f s",
             grid.size - 1,
@@ -422,6 +501,7 @@ class JSDFlow:
             "n_steps": int(grid.size - 1),
             "newton_iterations_total": int(iterations.sum()),
             "seconds": seconds,
+            "resumed_from_step": first,
             "versions": versions(),
         }
         return Trajectory(

@@ -144,9 +144,34 @@ class _ReusedFactorization:
 
     def __init__(self) -> None:
         self._lu: spla.SuperLU | None = None
+        self._factored: sp.csr_matrix | None = None
         #: Factorisations and refinement sweeps so far (for benchmarks).
         self.factorizations = 0
         self.sweeps = 0
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The factorised matrix as CSR arrays (empty when none): enough to restore the
+        solver exactly, since the factorisation of a given matrix is deterministic."""
+        matrix = self._factored
+        if matrix is None:
+            return {
+                "lu_data": np.empty(0),
+                "lu_indices": np.empty(0, dtype=np.int64),
+                "lu_indptr": np.empty(0, dtype=np.int64),
+            }
+        return {"lu_data": matrix.data, "lu_indices": matrix.indices, "lu_indptr": matrix.indptr}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Re-factorise the matrix stored by :meth:`state` (or forget the factorisation)."""
+        if state["lu_indptr"].size == 0:
+            self._lu = self._factored = None
+            return
+        n = state["lu_indptr"].size - 1
+        matrix = sp.csr_matrix(
+            (state["lu_data"], state["lu_indices"], state["lu_indptr"]), shape=(n, n)
+        )
+        self._factored = matrix
+        self._lu = factorize_symmetric(matrix)
 
     def __call__(self, matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
         if matrix.shape[0] < _REUSE_MIN_DOFS:
@@ -166,7 +191,8 @@ class _ReusedFactorization:
                     break
                 previous = norm
                 x = x + lu.solve(r)
-        self._lu = factorize_symmetric(matrix)
+        self._factored = sp.csr_matrix(matrix, copy=True)
+        self._lu = factorize_symmetric(self._factored)
         self.factorizations += 1
         return self._lu.solve(rhs)
 
