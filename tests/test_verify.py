@@ -9,7 +9,7 @@ import re
 import pytest
 
 from gan_pde.commands import verify as verify_command
-from gan_pde.errors import InvalidInputError
+from gan_pde.errors import ConfigError, InvalidInputError
 from gan_pde.verify import Outcome, available_checks, register, registry, run_checks, write_report
 from gan_pde.verify.report import FIELDS
 
@@ -224,3 +224,19 @@ def test_report_renders_in_headless_chromium(tmp_path):
     for data in figures:
         image = matplotlib.image.imread(io.BytesIO(base64.b64decode(data)), format="png")
         assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_config_file_selects_and_is_written_next_to_the_results(tmp_path, capsys):
+    config = tmp_path / "v.toml"
+    config.write_text(
+        f'[verify]\nlevel = "quick"\nonly = ["{CHEAP[0]}"]\nout = "{tmp_path / "r"}"\n'
+    )
+    parser = argparse.ArgumentParser()
+    verify_command.add_arguments(parser)
+    assert verify_command.run(parser.parse_args([str(config), "--quiet"])) == 0
+    assert "1/1 checks passed" in capsys.readouterr().out
+    written = verify_command.load_config(tmp_path / "r" / "config.toml")
+    assert (written.level, written.only) == ("quick", [CHEAP[0]])
+    config.write_text('[verify]\nlevel = "medium"\n')
+    with pytest.raises(ConfigError, match="'level'.*line 2.*must be one of"):
+        verify_command.load_config(config)

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gan_pde.config import option, parse_config, read_config_text
 
 NAME = "verify"
 HELP = "check the papers' theorems and figures numerically; write report/index.html"
 
 
+@dataclass(frozen=True)
+class VerifyConfig:
+    """``[verify]``: run level, check selection and report folder."""
+
+    level: str = option("str", "default", choices=("quick", "default", "full"))
+    only: list = option("list[str]", factory=list)
+    out: str = option("str", "report")
+
+
+def load_config(path: str | Path | None = None) -> VerifyConfig:
+    """Read and validate a verify config (the bundled ``verify.toml`` if None)."""
+    text, name = read_config_text(path, "verify")
+    return parse_config(text, name, {"verify": VerifyConfig})["verify"]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="TOML config (default: bundled verify.toml)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--quick", action="store_true", help="small sizes: every check in under a minute"
@@ -24,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(case-insensitive; repeatable)",
     )
     parser.add_argument(
-        "--out", metavar="DIR", default="report", help="report folder (default: report/)"
+        "--out", metavar="DIR", default=None, help="report folder (default: report/)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -34,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     from gan_pde.verify import Check, run_checks, select_checks, write_report
 
-    level = "quick" if args.quick else "full" if args.full else "default"
-    selected = select_checks(level=level, only=args.only)
+    config = load_config(getattr(args, "config", None))
+    level = "quick" if args.quick else "full" if args.full else config.level
+    only = args.only or config.only or None
+    out = Path(args.out if args.out is not None else config.out)
+    selected = select_checks(level=level, only=only)
     start = time.perf_counter()
     with tqdm(
         total=len(selected),
@@ -49,9 +73,14 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(check.name)
             bar.update(1)
 
-        checks = run_checks(level=level, only=args.only, progress=progress)
+        checks = run_checks(level=level, only=only, progress=progress)
     seconds = time.perf_counter() - start
-    index = write_report(checks, args.out)
+    index = write_report(checks, out)
+    # the effective config next to the results (TOML basic strings are JSON strings)
+    (out / "config.toml").write_text(
+        f"[verify]\nlevel = {json.dumps(level)}\nonly = {json.dumps(list(only or []))}\n"
+        f"out = {json.dumps(out.as_posix())}\n"
+    )
     passed = sum(check.passed for check in checks)
     for check in checks:
         if not check.passed:
