@@ -52,7 +52,7 @@ def make_basis(
     --------
     >>> import gan_pde as gp
     >>> basis = make_basis(gp.mesh.interval(0.0, 1.0, n=4), "P2")
-    >>> basis.N
+    >>> int(basis.N)
     9
     """
     order = element_order(element)
