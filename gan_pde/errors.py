@@ -9,6 +9,7 @@ generic code that catches those keeps working.
 from __future__ import annotations
 
 __all__ = [
+    "AccuracyWarning",
     "ConfigError",
     "GanPdeError",
     "IncompatibleCheckpointError",
@@ -55,3 +56,7 @@ class MissingDependencyError(GanPdeError, ImportError):
 
 class IncompatibleCheckpointError(GanPdeError, ValueError):
     """A checkpoint is damaged, of another format, or was written by a different run."""
+
+
+class AccuracyWarning(UserWarning):
+    """A result was computed but its accuracy is degraded (the message estimates how much)."""

@@ -356,7 +356,10 @@ def test_spectrum_properties_random_mixtures(means, stds, raw_weights):
     weights = np.array(raw_weights[:k]) / np.sum(raw_weights[:k])
     rho = gp.GaussianMixture(means=[[m] for m in means], stds=stds[:k], weights=weights)
     mesh = gp.mesh.interval(-14.0, 14.0, n=120)
-    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
+    # properties of the discrete pencil, which hold for its spurious tail modes as well
+    # (narrow components leave far tail cells unresolved): the check that refuses those
+    # is tested in test_properties.py
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2", max_log_variation=None)
     values = spec.eigenvalues
     assert np.all(np.diff(values) >= 0)
     system = assemble_weighted(rho, spec.basis)
@@ -380,3 +383,18 @@ def test_auto_method_follows_the_measured_crossovers():
     assert _choose_method("auto", 10_000, 3) == "shift-invert"
     assert _choose_method("auto", 30_000, 3) == "lobpcg"
     assert _choose_method("lobpcg", 1000, 1) == "lobpcg"
+
+
+def test_unresolved_weight_is_refused_not_silently_wrong():
+    # N(0, 1/4) on [-12, 12] with 20 P2 cells: ln(rho) varies by ~58 inside the end cells
+    # and the pencil has spurious modes (xi_1 ~ 4e-6 instead of 4)
+    rho = gp.Gaussian(mean=[0.0], cov=[[0.25]])
+    mesh = gp.mesh.interval(-12.0, 12.0, n=20)
+    with pytest.raises(InvalidInputError, match=r"not resolved by the mesh.*spurious mode"):
+        gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
+    unchecked = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2", max_log_variation=None)
+    assert unchecked.poincare_constant < 1e-3  # what the check prevents
+    fine = gp.weighted_laplacian_spectrum(
+        rho, gp.mesh.interval(-12.0, 12.0, n=160), k=3, element="P2"
+    )
+    assert abs(fine.poincare_constant - 4.0) < 1e-8  # resolved: O(h^4) error, h = 0.15

@@ -107,11 +107,15 @@ class WeightedSystem:
         :math:`\tilde K = SKS` and :math:`\tilde M = SMS` (CSR, symmetric).
     log_scale
         :math:`\ell_i = \ln\rho(x_i)` at the degrees of freedom; :math:`S = e^{-\ell/2}`.
+    cell_log_variation
+        Per cell, :math:`\max - \min` of :math:`\ln\rho` over its quadrature points (None
+        when unknown): how well the quadrature resolves the weight on each cell.
     """
 
     stiffness: sp.csr_matrix
     mass: sp.csr_matrix
     log_scale: np.ndarray
+    cell_log_variation: np.ndarray | None = None
 
 
 def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSystem:
@@ -150,4 +154,9 @@ def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSyste
     shape = (basis.N, basis.N)
     stiffness = sp.csr_matrix((k_coo.data * factor, (rows, cols)), shape=shape)
     mass = sp.csr_matrix((m_coo.data * factor, (rows, cols)), shape=shape)
-    return WeightedSystem(stiffness=stiffness, mass=mass, log_scale=ell)
+    return WeightedSystem(
+        stiffness=stiffness,
+        mass=mass,
+        log_scale=ell,
+        cell_log_variation=shift - log_qp.min(axis=1),
+    )

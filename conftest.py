@@ -1,0 +1,22 @@
+"""Shared test settings: one BLAS thread (see PERFORMANCE.md), Agg plots, and the
+hypothesis profiles: ``ci`` (the default: a few examples per property, fast) and ``slow``
+(``pytest --hypothesis-profile=slow``: many examples)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from hypothesis import HealthCheck, settings  # noqa: E402 - after the thread settings
+
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=6, **_COMMON)
+settings.register_profile("slow", max_examples=200, **_COMMON)
+
+
+def pytest_configure(config):
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile("ci")
