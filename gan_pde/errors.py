@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "GanPdeError",
     "IncompatibleCheckpointError",
+    "InsufficientMemoryError",
     "InvalidDensityError",
     "InvalidInputError",
     "MeshError",
@@ -60,3 +61,7 @@ class IncompatibleCheckpointError(GanPdeError, ValueError):
 
 class AccuracyWarning(UserWarning):
     """A result was computed but its accuracy is degraded (the message estimates how much)."""
+
+
+class InsufficientMemoryError(GanPdeError, MemoryError):
+    """A requested computation would not fit in the memory available (checked beforehand)."""

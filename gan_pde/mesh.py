@@ -25,7 +25,7 @@ import io
 import logging
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from skfem.io.meshio import HEX_MAPPING, INV_HEX_MAPPING
 
 from gan_pde.errors import InvalidInputError, MeshError
+from gan_pde.resources import require_memory
 
 __all__ = [
     "available_bundled",
@@ -101,6 +102,20 @@ _BUNDLED_SUFFIX = ".msh"
 # --------------------------------------------------------------------------- builders
 
 
+#: Bytes of temporaries per stored mesh byte while scikit-fem builds and checks a mesh.
+_MESH_BUILD_FACTOR = 4.0
+
+
+def _require_mesh_memory(
+    counts: Sequence[int], *, cells_per_box: int, vertices_per_cell: int, what: str
+) -> None:
+    """InsufficientMemoryError before building a tensor mesh that cannot fit in memory."""
+    boxes = float(np.prod(np.asarray(counts, dtype=float)))
+    vertices = float(np.prod(np.asarray(counts, dtype=float) + 1.0))
+    stored = 8.0 * (len(counts) * vertices + vertices_per_cell * cells_per_box * boxes)
+    require_memory(_MESH_BUILD_FACTOR * stored, f"{what} with n={list(counts)}")
+
+
 def interval(a: float, b: float, n: int) -> skfem.MeshLine1:
     """Uniform mesh of the interval :math:`[a, b]` with ``n`` cells.
 
@@ -133,6 +148,7 @@ def interval(a: float, b: float, n: int) -> skfem.MeshLine1:
         msg = f"interval needs a < b, got a={a!r}, b={b!r}"
         raise InvalidInputError(msg)
     cells = _as_count("n", n)
+    _require_mesh_memory([cells], cells_per_box=1, vertices_per_cell=2, what="interval")
     result = skfem.MeshLine1.init_tensor(np.linspace(lo, hi, cells + 1))
     check_quality(result)
     return result
@@ -178,6 +194,10 @@ def rectangle(
     kind = _as_choice("cell", cell, ("tri", "quad"))
     ranges = [_as_range("x", x), _as_range("y", y)]
     counts = _as_counts("n", n, dim=2)
+    per_box, per_cell = (2, 3) if kind == "tri" else (1, 4)
+    _require_mesh_memory(
+        counts, cells_per_box=per_box, vertices_per_cell=per_cell, what="rectangle"
+    )
     axes = [np.linspace(lo, hi, k + 1) for (lo, hi), k in zip(ranges, counts, strict=True)]
     cls = skfem.MeshTri1 if kind == "tri" else skfem.MeshQuad1
     result = cls.init_tensor(*axes)
@@ -226,6 +246,8 @@ def box(
     kind = _as_choice("cell", cell, ("tet", "hex"))
     ranges = [_as_range("x", x), _as_range("y", y), _as_range("z", z)]
     counts = _as_counts("n", n, dim=3)
+    per_box, per_cell = (6, 4) if kind == "tet" else (1, 8)
+    _require_mesh_memory(counts, cells_per_box=per_box, vertices_per_cell=per_cell, what="box")
     axes = [np.linspace(lo, hi, k + 1) for (lo, hi), k in zip(ranges, counts, strict=True)]
     cls = skfem.MeshTet1 if kind == "tet" else skfem.MeshHex1
     result = cls.init_tensor(*axes)

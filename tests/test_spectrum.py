@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import gan_pde as gp
-from gan_pde.errors import InvalidDensityError, InvalidInputError
+from gan_pde.errors import AccuracyWarning, InvalidDensityError, InvalidInputError
 from gan_pde.fem import assemble_weighted, make_basis
 
 
@@ -392,7 +392,10 @@ def test_unresolved_weight_is_refused_not_silently_wrong():
     mesh = gp.mesh.interval(-12.0, 12.0, n=20)
     with pytest.raises(InvalidInputError, match=r"not resolved by the mesh.*spurious mode"):
         gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
-    unchecked = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2", max_log_variation=None)
+    with pytest.warns(AccuracyWarning, match="resolves the weight poorly"):
+        unchecked = gp.weighted_laplacian_spectrum(
+            rho, mesh, k=3, element="P2", max_log_variation=None
+        )
     assert unchecked.poincare_constant < 1e-3  # what the check prevents
     fine = gp.weighted_laplacian_spectrum(
         rho, gp.mesh.interval(-12.0, 12.0, n=160), k=3, element="P2"

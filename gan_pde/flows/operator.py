@@ -85,6 +85,7 @@ from gan_pde.fem.basis import element_order, make_basis
 from gan_pde.fem.forms import log_density_at_quadrature, weighted_mass, weighted_stiffness
 from gan_pde.fem.linalg import factorize_symmetric
 from gan_pde.fem.newton import CSRPattern, NewtonResult, newton
+from gan_pde.resources import require_solve_memory
 
 if TYPE_CHECKING:
     from gan_pde.densities import Density
@@ -331,6 +332,7 @@ class LogDiffusionOperator:
                 "weights (the vertex basis functions integrate to <= 0); use lumped=False"
             )
             raise InvalidInputError(msg)
+        require_solve_memory(mesh, element, "a JSD flow")
         self.basis = make_basis(mesh, element)
         self.target = target
 

@@ -36,11 +36,12 @@ from gan_pde.errors import (
     NotConvergedError,
     NumericalBreakdownError,
 )
-from gan_pde.fem.basis import make_basis
+from gan_pde.fem.basis import element_order, make_basis
 from gan_pde.fem.forms import WeightedSystem, assemble_weighted
 from gan_pde.fem.function import FEMFunction
 from gan_pde.fem.linalg import factorize_symmetric
 from gan_pde.provenance import versions
+from gan_pde.resources import require_solve_memory
 
 if TYPE_CHECKING:
     from gan_pde.densities import Density
@@ -180,13 +181,15 @@ def _check_spurious_modes(
 
 
 #: Mass-weighted mean of the cell variation of ln ρ under the ξ_min eigenfunction above
-#: which a warning is issued.  Measured relative errors of ξ_1 for Gaussians on [−12, 12]
-#: (P1): mean variation 0.67 → 4e-7, 1.4 → 3e-5, 3.1 → 2.4e-2, 4.4 → 1e-1.
-_RESOLUTION_WARNING = 2.0
+#: which a warning is issued, by element order.  Measured relative errors of ξ_1 for 1D
+#: Gaussians: P1 (2 Gauss points per cell): mean variation 0.67 → 4e-7, 1.4 → 3e-5,
+#: 3.1 → 2.4e-2, 4.4 → 1e-1; P2 (3 points): 1.5 → 2e-7, 1.9 → 2e-6, 2.3 → 8e-5 (3D P2 at
+#: 2.8: 1e-6).
+_RESOLUTION_WARNING = {1: 2.0, 2: 3.0}
 
 
 def _warn_if_coarse(
-    system: WeightedSystem, basis: skfem.CellBasis, vector: np.ndarray, value: float
+    system: WeightedSystem, basis: skfem.CellBasis, vector: np.ndarray, value: float, order: int
 ) -> None:
     """AccuracyWarning when the ξ_min eigenfunction lives on cells that resolve ρ poorly."""
     variation = system.cell_log_variation
@@ -198,13 +201,13 @@ def _warn_if_coarse(
     )
     parts = vector * (system.mass @ vector)
     mean = float(parts @ dof_variation / parts.sum())
-    if mean > _RESOLUTION_WARNING:
+    if mean > _RESOLUTION_WARNING[order]:
         message = (
             f"xi_min = {value:.6g} was computed on a mesh that resolves the weight poorly "
             f"where its eigenfunction lives: ln(rho) varies by {mean:.1f} per cell on average "
-            "there, and the quadrature error of the weighted forms is then of the order of "
-            "percents (measured for Gaussians with P1: 2% at 3.1, 10% at 4.4; below 1.4 it "
-            "is < 1e-4). Refine the mesh or use gan_pde.adaptive_poincare"
+            "there, and the quadrature error of the weighted forms can then reach percents "
+            "(measured for Gaussians with P1: 2% at 3.1, 10% at 4.4; below 1.4 it is < 1e-4; "
+            "P2 stays < 1e-4 up to 2.3). Refine the mesh or use gan_pde.adaptive_poincare"
         )
         warnings.warn(message, AccuracyWarning, stacklevel=3)
 
@@ -288,6 +291,7 @@ def weighted_laplacian_spectrum(
     """
     _validate_arguments(density, mesh, k, method, tol)
     start = time.perf_counter()
+    require_solve_memory(mesh, element, "a spectrum")
     basis = make_basis(mesh, element)
     if k > basis.N:
         msg = f"k={k} is larger than the number of degrees of freedom ({basis.N}) of the mesh"
@@ -315,7 +319,7 @@ def weighted_laplacian_spectrum(
         raise NotConvergedError(msg)
     _check_spurious_modes(system, basis, values[1:], vectors[:, 1:], max_log_variation)
     if k >= 2:
-        _warn_if_coarse(system, basis, vectors[:, 1], float(values[1]))
+        _warn_if_coarse(system, basis, vectors[:, 1], float(values[1]), element_order(element))
     vectors = _normalise(system, vectors)
     logger.debug(
         "spectrum: %d dofs, %s, assembly %.3fs, solve %.3fs",

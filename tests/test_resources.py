@@ -1,0 +1,50 @@
+"""Memory estimates: requests that cannot fit fail before allocating, with a clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+import gan_pde as gp
+from gan_pde import resources
+from gan_pde.errors import InsufficientMemoryError
+
+
+def test_available_memory_is_positive_and_below_physical():
+    import os
+
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert 0 < resources.available_memory() <= physical
+
+
+def test_estimates_scale_with_the_space():
+    assert resources.estimate_dofs(101, 100, 1, "P1") == 101
+    assert resources.estimate_dofs(101, 100, 1, "P2") == 201  # one midpoint per cell
+    # 2D P2 on a tensor triangle mesh: vertices + edges ~ 4x the vertices
+    mesh = gp.mesh.rectangle((0.0, 1.0), (0.0, 1.0), n=(40, 40))
+    basis = gp.fem.make_basis(mesh, "P2")
+    estimate = resources.estimate_dofs(mesh.nvertices, mesh.nelements, 2, "P2")
+    assert abs(estimate - basis.N) / basis.N < 0.05
+    assert resources.solve_memory(10**6, 3) > resources.solve_memory(10**6, 2)
+
+
+def test_meshes_that_cannot_fit_are_refused_before_allocation():
+    # 1e6 x 1e6 triangles: ~4e12 bytes of indices alone
+    with pytest.raises(InsufficientMemoryError, match=r"rectangle with n=\[1000000, 1000000\]"):
+        gp.mesh.rectangle((0.0, 1.0), (0.0, 1.0), n=(10**6, 10**6))
+    with pytest.raises(InsufficientMemoryError, match="box"):
+        gp.mesh.box((0, 1), (0, 1), (0, 1), n=(10**4, 10**4, 10**4))
+    with pytest.raises(InsufficientMemoryError, match="interval"):
+        gp.mesh.interval(0.0, 1.0, n=10**13)
+
+
+def test_solves_that_cannot_fit_are_refused(monkeypatch):
+    mesh = gp.mesh.rectangle((-4.0, 4.0), (-4.0, 4.0), n=(20, 20))
+    rho = gp.Gaussian(mean=[0.0, 0.0], cov=[[1.0, 0.0], [0.0, 1.0]])
+    # pretend the machine has 1 MB left: a P2 spectrum with ~1.7e3 dofs needs ~9 MB
+    monkeypatch.setattr(resources, "available_memory", lambda: 1.0e6)
+    with pytest.raises(
+        InsufficientMemoryError, match=r"a spectrum with ~\d+ P2 dofs needs about 0.00\d+ GB"
+    ):
+        gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
+    with pytest.raises(InsufficientMemoryError, match="a JSD flow"):
+        gp.JSDFlow(rho, rho, mesh, element="P2", lumped=False)
