@@ -136,7 +136,9 @@ def load_trajectory(path: str | os.PathLike[str]) -> Trajectory:
         mesh_class = _MESHES[metadata["mesh_type"]][0]
         version = metadata["format_version"]
     except (OSError, ValueError, KeyError) as err:
-        msg = f"{path} is not a gan_pde trajectory file: {err}"
+        # numpy's advice for a non-npz file is to load it with pickling on: never do that
+        reason = "not an .npz archive" if "allow_pickle" in str(err) else str(err)
+        msg = f"{path} is not a gan_pde trajectory file: {reason}"
         raise InvalidInputError(msg) from err
     if version != FORMAT_VERSION:
         msg = f"{path} has format version {version}; this gan_pde reads {FORMAT_VERSION}"

@@ -1,0 +1,332 @@
+"""Bad inputs for every public entry point and the clear error each must raise.
+
+One list serves two purposes: ``tests/test_bad_inputs.py`` runs every case, and the docs
+page ``robustness.md`` shows them as a table (``docs/hooks/tables.py``), so the table can
+never claim a behaviour that is not tested.  Each case: the entry point, the bad input in
+words, a call that makes it, the error class and a regular expression that the message
+must match (the message names the argument, its value and what was expected).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gan_pde import errors
+
+
+@dataclass(frozen=True)
+class Case:
+    entry: str
+    bad_input: str
+    call: Callable[[], object]
+    error: type[BaseException]
+    match: str
+
+
+def _gp():
+    import gan_pde as gp
+
+    return gp
+
+
+def _rho():
+    return _gp().Gaussian(mean=[0.0], cov=[[1.0]])
+
+
+def _mesh(n: int = 50):
+    return _gp().mesh.interval(-8.0, 8.0, n=n)
+
+
+def _flow():
+    return _gp().JSDFlow(_rho(), _rho(), _mesh())
+
+
+def _spectrum(**kwargs):
+    options = {"k": 2} | kwargs
+    mesh = options.pop("mesh", None) or _mesh()
+    density = options.pop("density", None) or _rho()
+    return _gp().weighted_laplacian_spectrum(density, mesh, **options)
+
+
+def _sweep(**kwargs):
+    from gan_pde.sweep import sweep
+
+    return sweep(lambda *, x: x, {"x": [1.0]}, **kwargs)
+
+
+def _checkpoint(path):
+    from gan_pde.checkpoint import load_checkpoint
+
+    return load_checkpoint(path, kind="jsd_flow", fingerprint={})
+
+
+def _write(name: str, data: bytes) -> str:
+    """Write ``data`` to a fresh temporary folder; return the file's path."""
+    path = os.path.join(tempfile.mkdtemp(prefix="gan_pde_bad_"), name)
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+def _config(text: str):
+    from gan_pde.config import load_spectrum_config
+
+    path = _write("bad.toml", text.encode())
+    return load_spectrum_config(path)
+
+
+E = errors
+CASES = [
+    Case(
+        "Gaussian",
+        "covariance not positive definite",
+        lambda: _gp().Gaussian(mean=[0.0], cov=[[-1.0]]),
+        E.InvalidDensityError,
+        r"cov is not symmetric positive definite: its eigenvalues are \[-1.0\]",
+    ),
+    Case(
+        "Gaussian",
+        "NaN in the mean",
+        lambda: _gp().Gaussian(mean=[np.nan], cov=[[1.0]]),
+        E.InvalidDensityError,
+        r"mean must be finite; mean\[0\] = nan",
+    ),
+    Case(
+        "GaussianMixture",
+        "weights summing to 1.1",
+        lambda: _gp().GaussianMixture(means=[[0.0], [1.0]], stds=[1, 1], weights=[0.5, 0.6]),
+        E.InvalidDensityError,
+        r"weights must sum to 1 .* they sum to 1.1",
+    ),
+    Case(
+        "GaussianMixture",
+        "negative standard deviation",
+        lambda: _gp().GaussianMixture(means=[[0.0]], stds=[-1.0], weights=[1.0]),
+        E.InvalidDensityError,
+        r"stds must be positive; got \[-1.0\]",
+    ),
+    Case(
+        "KDE",
+        "a single sample",
+        lambda: _gp().KDE(np.zeros((1, 1))),
+        E.InvalidInputError,
+        r"samples must have shape \(n, d\) with n >= 2 .* got shape \(1, 1\)",
+    ),
+    Case(
+        "KDE",
+        "NaN sample",
+        lambda: _gp().KDE(np.array([[0.0], [np.nan]])),
+        E.InvalidDensityError,
+        r"samples must be finite; samples\[1, 0\] = nan",
+    ),
+    Case(
+        "Uniform",
+        "lower >= upper",
+        lambda: _gp().Uniform(lower=[1.0], upper=[0.0]),
+        E.InvalidDensityError,
+        r"lower must be < upper in every coordinate; coordinate 0",
+    ),
+    Case(
+        "Density.pdf",
+        "points of the wrong dimension",
+        lambda: _rho().pdf(np.zeros((3, 2))),
+        E.InvalidInputError,
+        r"x must have shape \(n, 1\); got shape \(3, 2\)",
+    ),
+    Case(
+        "Density.sample",
+        "negative count",
+        lambda: _rho().sample(-1),
+        E.InvalidInputError,
+        r"n must be a non-negative int; got -1",
+    ),
+    Case(
+        "mesh.interval",
+        "a >= b",
+        lambda: _gp().mesh.interval(1.0, 0.0, n=3),
+        E.InvalidInputError,
+        r"interval needs a < b, got a=1.0, b=0.0",
+    ),
+    Case(
+        "mesh.interval",
+        "zero cells",
+        lambda: _gp().mesh.interval(0.0, 1.0, n=0),
+        E.InvalidInputError,
+        r"n must be an integer >= 1 \(number of cells\), got 0",
+    ),
+    Case(
+        "mesh.rectangle",
+        "NaN bound",
+        lambda: _gp().mesh.rectangle((0.0, np.nan), (0.0, 1.0), n=(2, 2)),
+        E.InvalidInputError,
+        r"x\[1\] must be finite, got nan",
+    ),
+    Case(
+        "mesh.rectangle",
+        "a mesh larger than memory",
+        lambda: _gp().mesh.rectangle((0.0, 1.0), (0.0, 1.0), n=(10**6, 10**6)),
+        E.InsufficientMemoryError,
+        r"rectangle with n=\[1000000, 1000000\] needs about .* GB",
+    ),
+    Case(
+        "mesh.load",
+        "missing file",
+        lambda: _gp().mesh.load("/nonexistent/m.msh"),
+        E.MeshError,
+        r"cannot read mesh file '/nonexistent/m.msh'",
+    ),
+    Case(
+        "weighted_laplacian_spectrum",
+        "k = 0",
+        lambda: _spectrum(k=0),
+        E.InvalidInputError,
+        r"k must be a positive integer; got k=0",
+    ),
+    Case(
+        "weighted_laplacian_spectrum",
+        "unknown element",
+        lambda: _spectrum(element="P3"),
+        E.InvalidInputError,
+        r"element='P3' is not supported",
+    ),
+    Case(
+        "weighted_laplacian_spectrum",
+        "2D density on a 1D mesh",
+        lambda: _spectrum(density=_gp().Gaussian(mean=[0, 0], cov=np.eye(2))),
+        E.InvalidInputError,
+        r"the density has dimension 2 but the mesh has dimension 1",
+    ),
+    Case(
+        "weighted_laplacian_spectrum",
+        "k above the number of dofs",
+        lambda: _spectrum(k=10, mesh=_gp().mesh.interval(0.0, 1.0, n=2)),
+        E.InvalidInputError,
+        r"k=10 is larger than the number of degrees of freedom \(3\)",
+    ),
+    Case(
+        "weighted_laplacian_spectrum",
+        "mesh too coarse for the weight (spurious modes)",
+        lambda: _spectrum(
+            k=3,
+            element="P2",
+            density=_gp().Gaussian(mean=[0.0], cov=[[0.25]]),
+            mesh=_gp().mesh.interval(-12.0, 12.0, n=20),
+        ),
+        E.InvalidInputError,
+        r"not resolved by the mesh: eigenvalue .* spurious mode",
+    ),
+    Case(
+        "JSDFlow",
+        "initial density vanishing on the mesh",
+        lambda: _gp().JSDFlow(_rho(), _gp().Uniform(lower=[-1.0], upper=[1.0]), _mesh()),
+        E.InvalidDensityError,
+        r"initial",
+    ),
+    Case(
+        "JSDFlow",
+        "beta <= 0",
+        lambda: _gp().JSDFlow(_rho(), _rho(), _mesh(), beta=-1),
+        E.InvalidInputError,
+        r"beta must be a positive finite number; got -1",
+    ),
+    Case(
+        "JSDFlow.solve",
+        "negative step",
+        lambda: _flow().solve(1.0, -0.1),
+        E.InvalidInputError,
+        r"dt must be a positive finite number; got -0.1",
+    ),
+    Case(
+        "JSDFlow.solve",
+        "unknown scheme",
+        lambda: _flow().solve(1.0, 0.1, scheme="rk4"),
+        E.InvalidInputError,
+        r"scheme='rk4' is not one of",
+    ),
+    Case(
+        "JSDFlow.solve",
+        "save time after t_final",
+        lambda: _flow().solve(1.0, 0.1, save_times=[2.0]),
+        E.InvalidInputError,
+        r"save_times must lie in \[0, t_final = 1\]; got \[2.0\]",
+    ),
+    Case(
+        "JSDFlow.solve",
+        "resume without a checkpoint file",
+        lambda: _flow().solve(1.0, 0.1, resume=True),
+        E.InvalidInputError,
+        r"resume=True needs a checkpoint",
+    ),
+    Case(
+        "lgan.eigenvalues",
+        "NaN alpha",
+        lambda: _gp().lgan.eigenvalues(1.0, alpha=np.nan, beta=1.0),
+        E.InvalidInputError,
+        r"alpha must be finite, got nan",
+    ),
+    Case(
+        "lgan.decay_rate",
+        "negative xi_min",
+        lambda: _gp().lgan.decay_rate(-1.0, alpha=1.0, beta=1.0),
+        E.InvalidInputError,
+        r"xi_min must be > 0.0 .* got -1.0",
+    ),
+    Case(
+        "LGANSystem",
+        "alpha < 0",
+        lambda: _gp().LGANSystem(_rho(), _mesh(), alpha=-1.0, beta=1.0),
+        E.InvalidInputError,
+        r"alpha must be >= 0",
+    ),
+    Case(
+        "checkpoint.load_checkpoint",
+        "a truncated file",
+        lambda: _checkpoint(_write("bad.npz", b"PK\x03\x04 truncated")),
+        E.IncompatibleCheckpointError,
+        r"is not a readable gan_pde checkpoint",
+    ),
+    Case(
+        "io.load_trajectory",
+        "a file that is not an npz archive",
+        lambda: _gp().io.load_trajectory(_write("bad.txt", b"hello")),
+        E.InvalidInputError,
+        r"is not a gan_pde trajectory file: not an .npz archive",
+    ),
+    Case(
+        "sweep.sweep",
+        "unknown scheduler",
+        lambda: _sweep(scheduler="mpi"),
+        E.InvalidInputError,
+        r"scheduler must be one of .* got 'mpi'",
+    ),
+    Case(
+        "sweep.sweep",
+        "zero workers",
+        lambda: _sweep(workers=0),
+        E.InvalidInputError,
+        r"workers must be a positive int or None; got 0",
+    ),
+    Case(
+        "config (every command)",
+        "unknown key, with its line",
+        lambda: _config(
+            "[density]\nkind = 'gaussian'\nmean = [0.0]\ncov = [[1.0]]\nsigma = 1\n[domain]\nkind='interval'\nbounds=[[-5.0, 5.0]]\ncells=[10]\n"
+        ),
+        E.ConfigError,
+        r"unknown key 'sigma' in \[density\] \(.*line 5\)",
+    ),
+    Case(
+        "config (every command)",
+        "wrong type, with its line",
+        lambda: _config(
+            "[density]\nkind = 'gaussian'\nmean = 'zero'\ncov = [[1.0]]\n[domain]\nkind='interval'\nbounds=[[-5.0, 5.0]]\ncells=[10]\n"
+        ),
+        E.ConfigError,
+        r"key 'mean' in \[density\] \(.*line 3\) must be",
+    ),
+]
