@@ -80,6 +80,7 @@ def _config(text: str):
     return load_spectrum_config(path)
 
 
+_DOMAIN = "[domain]\nkind = 'interval'\nbounds = [[-5.0, 5.0]]\ncells = [10]\n"
 E = errors
 CASES = [
     Case(
@@ -315,7 +316,7 @@ CASES = [
         "config (every command)",
         "unknown key, with its line",
         lambda: _config(
-            "[density]\nkind = 'gaussian'\nmean = [0.0]\ncov = [[1.0]]\nsigma = 1\n[domain]\nkind='interval'\nbounds=[[-5.0, 5.0]]\ncells=[10]\n"
+            "[density]\nkind = 'gaussian'\nmean = [0.0]\ncov = [[1.0]]\nsigma = 1\n" + _DOMAIN
         ),
         E.ConfigError,
         r"unknown key 'sigma' in \[density\] \(.*line 5\)",
@@ -323,9 +324,7 @@ CASES = [
     Case(
         "config (every command)",
         "wrong type, with its line",
-        lambda: _config(
-            "[density]\nkind = 'gaussian'\nmean = 'zero'\ncov = [[1.0]]\n[domain]\nkind='interval'\nbounds=[[-5.0, 5.0]]\ncells=[10]\n"
-        ),
+        lambda: _config("[density]\nkind = 'gaussian'\nmean = 'zero'\ncov = [[1.0]]\n" + _DOMAIN),
         E.ConfigError,
         r"key 'mean' in \[density\] \(.*line 3\) must be",
     ),
