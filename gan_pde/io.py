@@ -1,4 +1,11 @@
-"""Reading and writing results: JSD-flow trajectories as ``.npz`` and XDMF time series.
+"""Reading and writing results: ``.npz`` files for every result type, XDMF time series.
+
+:func:`save` and :func:`load` handle every result of the package: JSD-flow
+:class:`~gan_pde.flows.Trajectory` (with its mesh), network :class:`~gan_pde.nn.TrainingRun`,
+and the plain result dataclasses of the models (mean-field trajectories and toy paths,
+dual-flow paths, SDE ensembles and long runs), plus the JSON outputs of ``gan-pde sweep``
+and ``gan-pde verify``.  Files are read with ``allow_pickle=False`` and result classes are
+rebuilt only from a fixed list of gan_pde types: loading never executes code from a file.
 
 Every write is atomic: the data go to a temporary file in the destination folder, which
 then replaces the destination with :func:`os.replace`, so a reader never sees a half-written
@@ -23,7 +30,7 @@ from gan_pde.errors import InvalidInputError
 from gan_pde.fem.basis import make_basis
 from gan_pde.flows.jsd import Trajectory
 
-__all__ = ["load_trajectory", "save_trajectory", "write_xdmf"]
+__all__ = ["RESULT_TYPES", "load", "load_trajectory", "save", "save_trajectory", "write_xdmf"]
 
 #: Version of the ``.npz`` layout written by :func:`save_trajectory`.
 FORMAT_VERSION = 1
@@ -222,3 +229,185 @@ def write_xdmf(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
         os.replace(Path(folder) / h5.name, h5)
         os.replace(Path(folder) / path.name, path)
     return path
+
+
+#: Result dataclasses that :func:`save` writes field by field and :func:`load` rebuilds
+#: (class name → module); nothing outside this list is ever instantiated from a file.
+RESULT_TYPES = {
+    "MeanFieldTrajectory": "gan_pde.meanfield.model",
+    "ToyPath": "gan_pde.meanfield.toy",
+    "ProjectedPath": "gan_pde.meanfield.toy",
+    "ToyMeanFieldPath": "gan_pde.meanfield.toy",
+    "DualPath": "gan_pde.dual.schemes",
+    "Ensemble": "gan_pde.sde.simulate",
+    "LongRun": "gan_pde.sde.longrun",
+}
+_RESULT_FORMAT = "gan_pde-result"
+
+
+def _encode_fields(result: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays and JSON metadata of a result dataclass (arrays, lists of arrays, JSON)."""
+    import dataclasses
+
+    arrays: dict[str, np.ndarray] = {}
+    fields: dict[str, Any] = {}
+    for spec in dataclasses.fields(result):
+        value = getattr(result, spec.name)
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                msg = f"field {spec.name!r} of {type(result).__name__} is an object array"
+                raise InvalidInputError(msg)
+            arrays[f"field/{spec.name}"] = value
+            fields[spec.name] = {"kind": "array"}
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, np.ndarray) for v in value)
+        ):
+            for i, item in enumerate(value):
+                arrays[f"list/{spec.name}/{i}"] = item
+            fields[spec.name] = {
+                "kind": "arrays",
+                "n": len(value),
+                "tuple": isinstance(value, tuple),
+            }
+        else:
+            plain = _plain(value)
+            try:
+                json.dumps(plain)
+            except TypeError as err:
+                msg = f"field {spec.name!r} of {type(result).__name__} cannot be stored: {err}"
+                raise InvalidInputError(msg) from err
+            fields[spec.name] = {"kind": "json", "value": plain, "tuple": isinstance(value, tuple)}
+    return arrays, fields
+
+
+def _decode_fields(arrays: dict[str, np.ndarray], fields: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if spec["kind"] == "array":
+            values[name] = arrays[f"field/{name}"]
+        elif spec["kind"] == "arrays":
+            items = [arrays[f"list/{name}/{i}"] for i in range(spec["n"])]
+            values[name] = tuple(items) if spec["tuple"] else items
+        else:
+            value = spec["value"]
+            values[name] = tuple(value) if spec["tuple"] and isinstance(value, list) else value
+    return values
+
+
+def save(path: str | os.PathLike[str], result: Any) -> Path:
+    """Write any result of the package to an ``.npz`` file (atomically).
+
+    Trajectories go through :func:`save_trajectory`, training runs through
+    :meth:`TrainingRun.save <gan_pde.nn.TrainingRun.save>`, the dataclasses of
+    :data:`RESULT_TYPES` field by field.
+
+    Raises
+    ------
+    InvalidInputError
+        For a result type that is not one of these.
+    """
+    path = Path(path)
+    if isinstance(result, Trajectory):
+        return save_trajectory(path, result)
+    name = type(result).__name__
+    if name == "TrainingRun":
+        return result.save(path)
+    if RESULT_TYPES.get(name) != type(result).__module__:
+        msg = (
+            f"cannot save a {name}: gan_pde.io.save writes Trajectory, TrainingRun and "
+            f"{', '.join(RESULT_TYPES)}"
+        )
+        raise InvalidInputError(msg)
+    arrays, fields = _encode_fields(result)
+    meta = {"format": _RESULT_FORMAT, "format_version": FORMAT_VERSION, "type": name}
+    meta["fields"] = fields
+    with atomic_path(path, ".npz") as temporary, open(temporary, "wb") as file:
+        np.savez(file, **arrays, metadata=np.array(json.dumps(meta)))
+    return path
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read any file written by :func:`save` (or by the commands) into its result type.
+
+    ``.npz``: a :class:`~gan_pde.flows.Trajectory`, a :class:`~gan_pde.nn.TrainingRun` or
+    one of :data:`RESULT_TYPES`.  ``.json``: the ``results.json`` of ``gan-pde sweep``
+    (a :class:`~gan_pde.sweep.SweepResult`) or of ``gan-pde verify`` (a list of
+    :class:`~gan_pde.verify.Check`).
+
+    Raises
+    ------
+    InvalidInputError
+        For a file that is none of these (checkpoints: use
+        :func:`gan_pde.checkpoint.load_checkpoint`).
+    """
+    import importlib
+
+    path = Path(path)
+    if path.suffix == ".json":
+        return _load_json(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as err:
+        reason = "not an .npz archive" if "allow_pickle" in str(err) else str(err)
+        msg = f"{path} is not a gan_pde result file: {reason}"
+        raise InvalidInputError(msg) from err
+    if "__checkpoint__" in arrays:
+        msg = f"{path} is a checkpoint; read it with gan_pde.checkpoint.load_checkpoint"
+        raise InvalidInputError(msg)
+    try:
+        meta = json.loads(str(arrays.pop("metadata")))
+    except (KeyError, ValueError) as err:
+        msg = f"{path} is not a gan_pde result file (no metadata)"
+        raise InvalidInputError(msg) from err
+    if "mesh_type" in meta:
+        return load_trajectory(path)
+    if meta.get("kind") == "training_run":
+        from gan_pde.nn.run import TrainingRun
+
+        return TrainingRun.load(path)
+    name = meta.get("type")
+    if meta.get("format") != _RESULT_FORMAT or name not in RESULT_TYPES:
+        msg = f"{path} is not a gan_pde result file (unknown type {name!r})"
+        raise InvalidInputError(msg)
+    cls = getattr(importlib.import_module(RESULT_TYPES[name]), name)
+    return cls(**_decode_fields(arrays, meta["fields"]))
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        msg = f"{path} is not a readable JSON file: {err}"
+        raise InvalidInputError(msg) from err
+    if isinstance(data, dict) and "records" in data and "info" in data:
+        from gan_pde.sweep import SweepResult
+
+        records = data["records"]
+        names = [k for k in (records[0] if records else {}) if k not in ("value", "seconds")]
+        cached = int(data["info"].get("cached", 0))
+        return SweepResult(records=records, names=names, cached=cached, info=data["info"])
+    if isinstance(data, list) and all(isinstance(d, dict) and "claim" in d for d in data):
+        from gan_pde.verify.registry import Check
+
+        return [
+            Check(**{k: d.get(k) for k in _CHECK_FIELDS}, details=d.get("details") or {})
+            for d in data
+        ]
+    msg = f"{path} is neither a sweep nor a verify results.json"
+    raise InvalidInputError(msg)
+
+
+_CHECK_FIELDS = (
+    "name",
+    "paper",
+    "reference",
+    "claim",
+    "measured",
+    "expected",
+    "tolerance",
+    "passed",
+    "seconds",
+)

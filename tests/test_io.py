@@ -101,3 +101,37 @@ def test_docstring_examples(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     failures, _ = doctest.testmod(io_module)
     assert failures == 0
+
+
+def test_generic_save_load_round_trips(tmp_path):
+    """gan_pde.io.save/load: every result type comes back equal, from an allowlist only."""
+    from gan_pde.dual import oscillating_game, simulate
+    from gan_pde.io import load, save
+    from gan_pde.sweep import sweep
+
+    path = simulate(oscillating_game([1.0]), [0.0], [2.0], tau=0.1, n_steps=20, scheme="implicit")
+    back = load(save(tmp_path / "dual.npz", path))
+    assert type(back) is type(path)
+    for name in ("times", "x", "y", "inner_iterations"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(path, name))
+    assert (back.scheme, back.tau, back.info) == (path.scheme, path.tau, path.info)
+
+    result = sweep(lambda *, a: {"b": 2 * a}, {"a": [1, 2]}, scheduler="synchronous")
+    result.to_json(tmp_path / "results.json")
+    again = load(tmp_path / "results.json")
+    assert again.column("b").tolist() == [2, 4] and again.names == ["a"]
+
+    with pytest.raises(InvalidInputError, match="cannot save a dict"):
+        save(tmp_path / "x.npz", {"a": 1})
+    np.savez(tmp_path / "other.npz", metadata=np.array('{"type": "os.system"}'))
+    with pytest.raises(InvalidInputError, match="unknown type 'os.system'"):
+        load(tmp_path / "other.npz")
+
+
+def test_load_reads_a_verify_report(tmp_path):
+    from gan_pde.io import load
+    from gan_pde.verify import run_checks, write_report
+
+    write_report(run_checks(level="quick", only="spectrum.hermite"), tmp_path)
+    (check,) = load(tmp_path / "results.json")
+    assert check.name == "spectrum.hermite" and check.passed and check.details
