@@ -80,6 +80,27 @@ def _config(text: str):
     return load_spectrum_config(path)
 
 
+def _wgan(**kwargs):
+    from gan_pde.meanfield import WGANMeanField
+
+    options = {
+        "data": _gp().GaussianMixture(means=[[-1.0], [1.0]], stds=[0.3, 0.3], weights=[0.5, 0.5]),
+        "generator": {"alpha": (-3.0, 3.0, 128), "beta": 1.0, "gamma": 0.0},
+        "discriminator": {"a": (-1.0, 1.0, 128), "b": 1.0, "c": 0.0},
+        "mu_in": lambda a: np.exp(-((a - 1.0) ** 2) / 0.1),
+        "nu_in": lambda a: np.exp(-((a - 0.3) ** 2) / 0.05),
+        "gamma_c": 5.0,
+    }
+    return WGANMeanField(**(options | kwargs))
+
+
+def _dual(**kwargs):
+    from gan_pde.dual import oscillating_game, simulate
+
+    options = {"x0": [0.0], "y0": [2.0], "tau": 0.1, "n_steps": 3} | kwargs
+    return simulate(oscillating_game([1.0]), options.pop("x0"), options.pop("y0"), **options)
+
+
 _DOMAIN = "[domain]\nkind = 'interval'\nbounds = [[-5.0, 5.0]]\ncells = [10]\n"
 E = errors
 CASES = [
@@ -327,5 +348,54 @@ CASES = [
         lambda: _config("[density]\nkind = 'gaussian'\nmean = 'zero'\ncov = [[1.0]]\n" + _DOMAIN),
         E.ConfigError,
         r"key 'mean' in \[density\] \(.*line 3\) must be",
+    ),
+    Case(
+        "meanfield.ToyWGAN",
+        "gamma_c = 0",
+        lambda: __import__("gan_pde.meanfield").meanfield.ToyWGAN(gamma_c=0.0),
+        E.InvalidInputError,
+        r"gamma_c must be a positive finite number; got 0.0",
+    ),
+    Case(
+        "meanfield.WGANMeanField",
+        "gamma_c < 0",
+        lambda: _wgan(gamma_c=-1.0),
+        E.InvalidInputError,
+        r"gamma_c must be a positive finite number; got -1.0",
+    ),
+    Case(
+        "meanfield.WGANMeanField",
+        "negative initial density",
+        lambda: _wgan(nu_in=lambda a: a),
+        E.InvalidInputError,
+        r"nu_in must be finite and non-negative on the grid; got min -",
+    ),
+    Case(
+        "meanfield.WGANMeanField",
+        "discriminator grid not covering Q",
+        lambda: _wgan(discriminator={"a": (-0.5, 0.5, 16), "b": 1.0, "c": 0.0}),
+        E.InvalidInputError,
+        r"the discriminator grid must cover Q = \[-1, 1\] exactly along 'a'",
+    ),
+    Case(
+        "WGANMeanField.solve",
+        "explicit step above the CFL limit",
+        lambda: _wgan().solve(5.0, dt=0.5),
+        E.InvalidInputError,
+        r"dt=0.5 exceeds the CFL limit .* \(cell masses would turn negative\)",
+    ),
+    Case(
+        "dual.simulate",
+        "negative step",
+        lambda: _dual(tau=-0.1),
+        E.InvalidInputError,
+        r"tau must be a positive finite number; got -0.1",
+    ),
+    Case(
+        "dual.simulate",
+        "NaN initial state",
+        lambda: _dual(x0=[np.nan]),
+        E.InvalidInputError,
+        r"x0 must be finite; got \[nan\]",
     ),
 ]

@@ -135,3 +135,24 @@ def test_load_reads_a_verify_report(tmp_path):
     write_report(run_checks(level="quick", only="spectrum.hermite"), tmp_path)
     (check,) = load(tmp_path / "results.json")
     assert check.name == "spectrum.hermite" and check.passed and check.details
+
+
+def test_meanfield_results_round_trip(tmp_path):
+    from gan_pde.io import load, save
+    from gan_pde.meanfield import ToyWGAN, WGANMeanField
+
+    model = WGANMeanField(
+        data=gp.GaussianMixture(means=[[-1.0], [1.0]], stds=[0.3, 0.3], weights=[0.5, 0.5]),
+        generator={"alpha": (-3.0, 3.0, 16), "beta": 1.0, "gamma": 0.0},
+        discriminator={"a": (-1.0, 1.0, 16), "b": 1.0, "c": 0.0},
+        mu_in=lambda a: np.exp(-((a - 1.0) ** 2) / 0.1),
+        nu_in=lambda a: np.exp(-((a - 0.3) ** 2) / 0.05),
+    )
+    trajectory = model.solve(0.5, save_times=[0.0, 0.25, 0.5])
+    back = load(save(tmp_path / "mf.npz", trajectory))
+    for name in ("times", "mu", "nu", "energy", "generator", "wall_mass"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(trajectory, name))
+    assert back.mu_names == trajectory.mu_names and len(back.mu_grid) == 1
+    path = ToyWGAN(gamma_c=1.0).simulate(g0=2.0, omega0=0.5, t_final=5.0)
+    toy = load(save(tmp_path / "toy.npz", path))
+    np.testing.assert_array_equal(toy.energy, path.energy)

@@ -1,0 +1,275 @@
+"""``gan-pde meanfield``: WGAN mean-field dynamics (paper 001) from a config.
+
+Writes ``meanfield.npz`` (saved laws, energy, G and D over time, wall mass, toy paths),
+``laws.png`` (marginals of μ and ν over time as heat maps), ``phase.png`` (the toy's (g, ω)
+phase portrait with the level sets of E_γc and the wall |ω| = 1) and ``energy.png``, and
+prints a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gan_pde.config import option, parse_config, read_config_text
+from gan_pde.errors import ConfigError
+
+NAME = "meanfield"
+HELP = "WGAN mean-field dynamics (paper 001): laws, blow-up, toy phase portrait"
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """``[toy]``: the clipped toy of Section 3."""
+
+    gamma_c: float = option("float", 1.0)
+    starts: list = option("list[list[float]]", factory=lambda: [[2.0, 0.5], [0.3, 0.2]])
+    t_final: float = option("float", 60.0)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: γ_c, energy and the data law P (1D Gaussian mixture)."""
+
+    gamma_c: float = option("float", 1.0)
+    energy: str = option("str", "wgan", choices=("wgan", "wgan-gp"))
+    penalty: float = option("float", 10.0)
+    data_means: list = option("list[float]", factory=lambda: [-1.0, 1.0])
+    data_stds: list = option("list[float]", factory=lambda: [0.3, 0.3])
+    data_weights: list = option("list[float]", None)
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """``[generator]`` / ``[discriminator]``: free components, their grid and initial law."""
+
+    free: list = option("list[str]")
+    lower: list = option("list[float]")
+    upper: list = option("list[float]")
+    cells: list = option("list[int]")
+    init_mean: list = option("list[float]")
+    init_std: list = option("list[float]")
+    values: list = option("list[float]", factory=lambda: [0.0, 1.0, 0.0])
+
+    def spec(self, names: tuple[str, str, str], section: str) -> dict[str, Any]:
+        """The ``{name: (lower, upper, cells) | value}`` mapping of :class:`WGANMeanField`."""
+        n = len(self.free)
+        for key in ("lower", "upper", "cells", "init_mean", "init_std"):
+            if len(getattr(self, key)) != n:
+                msg = f"key {key!r} in [{section}] needs {n} entries (one per free component)"
+                raise ConfigError(msg)
+        if len(self.values) != 3:
+            msg = f"key 'values' in [{section}] needs 3 entries {names}"
+            raise ConfigError(msg)
+        unknown = [f for f in self.free if f not in names]
+        if unknown or len(set(self.free)) != n:
+            msg = (
+                f"key 'free' in [{section}] must list distinct names from {names}; got {self.free}"
+            )
+            raise ConfigError(msg)
+        spec: dict[str, Any] = dict(zip(names, self.values, strict=True))
+        for name, lo, hi, cells in zip(self.free, self.lower, self.upper, self.cells, strict=True):
+            spec[name] = (lo, hi, cells)
+        return spec
+
+    def initial(self, names: tuple[str, str, str]):
+        """Gaussian pdf of the free components (cut to the grid by the model)."""
+        order = [names.index(f) for f in self.free]
+        pairs = sorted(zip(order, self.init_mean, self.init_std, strict=True))
+        means = np.array([p[1] for p in pairs])
+        stds = np.array([p[2] for p in pairs])
+        if np.any(stds <= 0):
+            msg = f"init_std must be positive; got {self.init_std}"
+            raise ConfigError(msg)
+
+        def pdf(*coords: np.ndarray) -> np.ndarray:
+            return np.exp(
+                -0.5 * sum(((c - m) / s) ** 2 for c, m, s in zip(coords, means, stds, strict=True))
+            )
+
+        return pdf
+
+
+@dataclass(frozen=True)
+class MFSolverConfig:
+    """``[solver]``: end time, saved times and CFL fraction."""
+
+    t_final: float = option("float", 4.0)
+    save_times: list = option("list[float]", None)
+    cfl: float = option("float", 0.8)
+
+
+@dataclass(frozen=True)
+class MeanFieldConfig:
+    """The configuration of ``gan-pde meanfield``."""
+
+    toy: ToyConfig
+    model: ModelConfig
+    generator: NeuronConfig
+    discriminator: NeuronConfig
+    solver: MFSolverConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary (JSON/TOML-ready) of the configuration."""
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path | None = None) -> MeanFieldConfig:
+    """Read and validate a ``gan-pde meanfield`` config (the bundled default if None)."""
+    text, name = read_config_text(path, "meanfield")
+    sections = {
+        "toy": ToyConfig,
+        "model": ModelConfig,
+        "generator": NeuronConfig,
+        "discriminator": NeuronConfig,
+        "solver": MFSolverConfig,
+    }
+    return MeanFieldConfig(
+        **parse_config(text, name, sections, required=("generator", "discriminator"))
+    )
+
+
+def build_model(config: MeanFieldConfig):
+    """The :class:`~gan_pde.meanfield.WGANMeanField` of a config."""
+    from gan_pde.densities import GaussianMixture
+    from gan_pde.meanfield import DISCRIMINATOR_NAMES, GENERATOR_NAMES, WGANMeanField
+
+    m = config.model
+    data = GaussianMixture(
+        means=[[v] for v in m.data_means], stds=m.data_stds, weights=m.data_weights
+    )
+    return WGANMeanField(
+        data=data,
+        generator=config.generator.spec(GENERATOR_NAMES, "generator"),
+        discriminator=config.discriminator.spec(DISCRIMINATOR_NAMES, "discriminator"),
+        mu_in=config.generator.initial(GENERATOR_NAMES),
+        nu_in=config.discriminator.initial(DISCRIMINATOR_NAMES),
+        gamma_c=m.gamma_c,
+        energy=m.energy,
+        penalty=m.penalty,
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
+    parser.add_argument(
+        "--out", default="meanfield_output", help="output folder (default: meanfield_output)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gan_pde.meanfield import ToyWGAN
+
+    config = load_config(args.config)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    toy = ToyWGAN(gamma_c=config.toy.gamma_c)
+    paths = [toy.simulate(g0=g, omega0=w, t_final=config.toy.t_final) for g, w in config.toy.starts]
+    model = build_model(config)
+    solver = config.solver
+    trajectory = model.solve(solver.t_final, save_times=solver.save_times, cfl=solver.cfl)
+    seconds = time.perf_counter() - start
+    arrays: dict[str, Any] = {
+        f"trajectory_{k}": v
+        for k, v in dataclasses.asdict(trajectory).items()
+        if isinstance(v, np.ndarray)
+    }
+    for i, path in enumerate(paths):
+        arrays[f"toy_{i}_t"] = path.t
+        arrays[f"toy_{i}_g"] = path.g
+        arrays[f"toy_{i}_omega"] = path.omega
+    np.savez_compressed(out / "meanfield.npz", **arrays)
+    _plot_laws(trajectory, out / "laws.png")
+    _plot_phase(toy, paths, out / "phase.png")
+    _plot_energy(trajectory, out / "energy.png")
+    amplitudes = [
+        f"{p.limit_amplitude():.4f}" if p.release_times.size else "periodic" for p in paths
+    ]
+    print(
+        f"meanfield ({args.config or 'bundled meanfield.toml'}): toy gamma_c = {toy.gamma_c:g}, "
+        f"limit amplitudes {amplitudes} (arccosh(1 + 1/(2 gamma_c)) = {toy.limit_amplitude:.4f}); "
+        f"{model.energy_kind} on {trajectory.info['generator_cells']} x "
+        f"{trajectory.info['discriminator_cells']} cells, {trajectory.info['n_steps']} steps, "
+        f"E {trajectory.energy[0]:.4g} -> {trajectory.energy[-1]:.4g}, nu wall mass "
+        f"{trajectory.wall_mass[0]:.3g} -> {trajectory.wall_mass[-1]:.3g}, {seconds:.2f} s; "
+        f"wrote {out}/meanfield.npz, laws.png, phase.png, energy.png"
+    )
+    return 0
+
+
+def _figure(**kwargs: Any):
+    from matplotlib.figure import Figure
+
+    return Figure(layout="constrained", **kwargs)
+
+
+def _plot_laws(trajectory: Any, path: Path) -> None:
+    """Per law and free axis: the marginal over time as a heat map (time on x)."""
+    panels = [
+        ("mu", trajectory.mu, trajectory.mu_grid, trajectory.mu_names),
+        ("nu", trajectory.nu, trajectory.nu_grid, trajectory.nu_names),
+    ]
+    count = sum(len(p[3]) for p in panels)
+    fig = _figure(figsize=(3.6 * count, 3.4))
+    axes = fig.subplots(1, count, squeeze=False)[0]
+    k = 0
+    for label, laws, grid, names in panels:
+        for axis, name in enumerate(names):
+            others = tuple(i + 1 for i in range(laws.ndim - 1) if i != axis)
+            marginal = laws.sum(axis=others) if others else laws
+            ax = axes[k]
+            edges = np.concatenate(
+                [
+                    [grid[axis][0] - 0.5 * (grid[axis][1] - grid[axis][0])],
+                    0.5 * (grid[axis][1:] + grid[axis][:-1]),
+                    [grid[axis][-1] + 0.5 * (grid[axis][1] - grid[axis][0])],
+                ]
+            )
+            t = np.arange(trajectory.times.size + 1) - 0.5
+            image = ax.pcolormesh(t, edges, np.sqrt(marginal.T), cmap="magma", shading="flat")
+            ax.set_xticks(np.arange(trajectory.times.size))
+            ax.set_xticklabels([f"{v:g}" for v in trajectory.times], fontsize=7)
+            ax.set_xlabel("saved time t")
+            ax.set_ylabel(name)
+            ax.set_title(f"{label}: marginal in {name} (sqrt of mass)", fontsize=9)
+            fig.colorbar(image, ax=ax)
+            k += 1
+    fig.savefig(path, dpi=100)
+
+
+def _plot_phase(toy: Any, paths: list, path: Path) -> None:
+    """The toy's (g, ω) plane: level sets of E_γc, the wall |ω| = 1, the trajectories."""
+    fig = _figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    g = np.linspace(-3.5, 3.5, 400)
+    w = np.linspace(-1.6, 1.6, 300)
+    gg, ww = np.meshgrid(g, w)
+    levels = sorted({2.1, 2.5, 3.0, 4.0, 5.0, 10.0, toy.critical_energy})
+    contour = ax.contour(gg, ww, toy.energy(gg, ww), levels=levels, colors="0.6", linewidths=0.7)
+    ax.clabel(contour, fontsize=7, fmt="%g")
+    ax.axhline(1.0, color="k", lw=1.5)
+    ax.axhline(-1.0, color="k", lw=1.5, label=r"$|\omega| = 1$")
+    for p in paths:
+        ax.plot(p.g, p.omega, lw=1.0, label=f"start ({p.g[0]:g}, {p.omega[0]:g})")
+    ax.set_xlabel("g")
+    ax.set_ylabel(r"$\omega$")
+    ax.set_title(rf"toy WGAN, $\gamma_c$ = {toy.gamma_c:g}: $E^*$ = {toy.critical_energy:g}")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.savefig(path, dpi=100)
+
+
+def _plot_energy(trajectory: Any, path: Path) -> None:
+    fig = _figure(figsize=(6.0, 3.6))
+    ax = fig.subplots()
+    ax.plot(trajectory.times, trajectory.energy, "o-", label=r"$E[\mu, \nu]$")
+    ax.plot(trajectory.times, trajectory.wall_mass, "s--", label=r"$\nu$ mass in the wall cells")
+    ax.set_xlabel("t")
+    ax.legend()
+    fig.savefig(path, dpi=100)

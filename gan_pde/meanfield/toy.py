@@ -1,0 +1,724 @@
+r"""The explicit example of Section 3 of paper 001 (Delgadino et al.): clipped WGAN toy.
+
+Target :math:`P = \tfrac12\delta_{-1} + \tfrac12\delta_{1}`, generator
+:math:`G_g(z) = -1` for :math:`z < g`, :math:`+1` for :math:`z > g`, with a latent law whose
+CDF is the logistic :math:`\Phi(g) = 1/(1+e^{-g})`, so
+:math:`G_g\#N = \Phi(g)\delta_{-1} + (1-\Phi(g))\delta_1`; discriminator
+:math:`D(x;\omega) = (\omega x)_+` with :math:`\omega \in [-1, 1]`.  Re-derived:
+
+.. math::
+
+    \Psi(\omega, g) = \Phi(g)(-\omega)_+ + (1-\Phi(g))\,\omega_+ - \tfrac12|\omega|
+                    = \bigl(\tfrac12 - \Phi(g)\bigr)\,\omega ,
+
+    \dot g = -\partial_g\Psi = \Phi'(g)\,\omega, \qquad
+    \dot\omega = \gamma_c\,\partial_\omega\Psi = \gamma_c\bigl(\tfrac12 - \Phi(g)\bigr)
+             = -\tfrac{\gamma_c}{2}\tanh\tfrac g2 ,
+
+and since :math:`2\sinh g\,\Phi'(g) = \tanh(g/2)`,
+:math:`E_{\gamma_c} = 2\cosh g + \omega^2/\gamma_c` is conserved on free arcs.  The level
+set :math:`E^* = 2 + 1/\gamma_c` is tangent to :math:`|\omega| = 1` at :math:`g = 0`; the
+clipped dynamics slide on the wall until :math:`g = 0` and then follow :math:`E^*`, whose
+amplitude in g is :math:`\operatorname{arccosh}(1 + 1/(2\gamma_c))`.
+
+Mean field: with many discriminator neurons of law ν, :math:`\Psi = (\tfrac12-\Phi(g))
+\int\omega\,d\nu`, so every ω-particle moves with the *same* velocity
+:math:`v(t) = \gamma_c(\tfrac12-\Phi(g))` (rigid translation) and
+:math:`\dot g = \Phi'(g)\,\bar\omega(t)`.  The clipped flow of a rigid translation is
+:math:`\omega_{in} \mapsto \mathrm{clamp}(\omega_{in} + s(t), l(t), u(t))` with
+:math:`\dot s = v` and l, u the clipped particles started at −1 and +1 — an exact
+four-dimensional projected ODE for (g, s, l, u) (:meth:`ToyMeanField.exact`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde.errors import InvalidInputError, NotConvergedError
+from gan_pde.meanfield.transport import BoxGrid, as_law, transport_rates
+
+__all__ = [
+    "BumpLaw",
+    "ProjectedPath",
+    "ToyMeanField",
+    "ToyMeanFieldFV",
+    "ToyMeanFieldPath",
+    "ToyPath",
+    "ToyWGAN",
+    "integrate_projected",
+    "logistic_cdf",
+]
+
+logger = logging.getLogger(__name__)
+
+#: solve_ivp tolerances of the exact integrations (DOP853).
+RTOL = 1e-12
+ATOL = 1e-12
+
+
+def _as_times(save_times: Any, t_final: float) -> np.ndarray:
+    """Sorted save times, InvalidInputError unless finite and inside [0, t_final]."""
+    times = np.sort(np.atleast_1d(np.asarray(save_times, dtype=float)))
+    if times.size == 0 or not np.all(np.isfinite(times)) or times[0] < 0 or times[-1] > t_final:
+        msg = (
+            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got {times.tolist()}"
+        )
+        raise InvalidInputError(msg)
+    return times
+
+
+def logistic_cdf(g: np.ndarray | float) -> np.ndarray | float:
+    """:math:`\\Phi(g) = 1/(1 + e^{-g})`, computed as ½(1 + tanh(g/2)) (no overflow)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(g)))
+
+
+def _logistic_pdf(g: np.ndarray | float) -> np.ndarray | float:
+    """:math:`\\Phi'(g) = 1/(4\\cosh^2(g/2))`."""
+    return 0.25 / np.cosh(0.5 * np.asarray(g)) ** 2
+
+
+@dataclass(frozen=True)
+class ProjectedPath:
+    """Output of :func:`integrate_projected`: samples, switch events and extra events."""
+
+    t: np.ndarray
+    y: np.ndarray
+    switches: list[tuple[float, str, int, float]]
+    marks: list[tuple[float, np.ndarray]]
+    t_eval: np.ndarray
+    y_eval: np.ndarray
+
+
+def integrate_projected(
+    rhs: Callable[[float, np.ndarray], np.ndarray],
+    y0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    t_final: float,
+    *,
+    mark: Callable[[float, np.ndarray], float] | None = None,
+    max_step: float = np.inf,
+    max_switches: int = 100_000,
+    t_eval: np.ndarray | None = None,
+) -> ProjectedPath:
+    r"""Exact integration of :math:`\dot y = \mathrm{Proj}_{T_K(y)} f(t, y)` on a box K.
+
+    Components with finite bounds are projected as in (8): a component on its bound whose
+    velocity points outward is frozen (sliding mode); it is released when that velocity
+    changes sign.  Each smooth arc is integrated by DOP853 (rtol = atol = 1e-12) with event
+    location of the wall hits (``y_i = bound``) and releases (``f_i = 0``), so the switching
+    times are located to solver accuracy instead of being smeared over a step.
+
+    Parameters
+    ----------
+    rhs
+        The free vector field f(t, y).
+    y0
+        Start, inside the box.
+    lower, upper
+        Bounds per component (±inf for an unbounded one).
+    t_final
+        End time.
+    mark
+        Optional scalar function whose zeros are recorded in ``marks`` (e.g. turning points).
+    max_step
+        Largest solver step (for dense sampling).
+    max_switches
+        Safety limit on the number of arcs.
+    t_eval
+        Sorted times in [0, t_final] at which the state is also returned (``y_eval``), from
+        each arc's DOP853 dense output (7th order, error at the level of the tolerances).
+
+    Returns
+    -------
+    ProjectedPath
+        Sample times and states (every solver step), the switches ``(t, "hit"|"release",
+        component, bound)`` and the marks ``(t, y)``.
+    """
+    y = np.array(y0, dtype=float)
+    lower = np.asarray(lower, dtype=float)
+    upper = np.asarray(upper, dtype=float)
+    if np.any(y < lower) or np.any(y > upper):
+        msg = f"the initial state {y.tolist()} lies outside the box [{lower}, {upper}]"
+        raise InvalidInputError(msg)
+    bounded = [i for i in range(y.size) if np.isfinite(lower[i]) or np.isfinite(upper[i])]
+
+    def pinned_set(t: float, state: np.ndarray, released: set[int]) -> dict[int, float]:
+        velocity = rhs(t, state)
+        pins: dict[int, float] = {}
+        for i in bounded:
+            if i in released:
+                continue
+            if state[i] >= upper[i] and velocity[i] > 0:
+                pins[i] = upper[i]
+            elif state[i] <= lower[i] and velocity[i] < 0:
+                pins[i] = lower[i]
+        return pins
+
+    t = 0.0
+    t_eval = np.zeros(0) if t_eval is None else np.asarray(t_eval, dtype=float)
+    y_eval = np.zeros((y.size, t_eval.size))
+    filled = np.zeros(t_eval.size, dtype=bool)
+    pins = pinned_set(t, y, set())
+    times, states = [np.array([t])], [y[:, None]]
+    switches: list[tuple[float, str, int, float]] = []
+    marks: list[tuple[float, np.ndarray]] = []
+    for _ in range(max_switches):
+        frozen = np.array(sorted(pins), dtype=int)
+
+        def field(s: float, state: np.ndarray, frozen: np.ndarray = frozen) -> np.ndarray:
+            v = rhs(s, state)
+            v[frozen] = 0.0
+            return v
+
+        events: list[Any] = []
+        labels: list[tuple[str, int, float]] = []
+        for i in bounded:
+            if i in pins:
+                outward = 1.0 if pins[i] == upper[i] else -1.0
+
+                def release(s, state, i=i):
+                    return rhs(s, state)[i]
+
+                release.terminal = True
+                release.direction = -outward
+                events.append(release)
+                labels.append(("release", i, pins[i]))
+                continue
+            for bound, direction in ((upper[i], 1.0), (lower[i], -1.0)):
+                if not np.isfinite(bound):
+                    continue
+
+                def hit(s, state, i=i, bound=bound):
+                    return state[i] - bound
+
+                hit.terminal = True
+                hit.direction = direction
+                events.append(hit)
+                labels.append(("hit", i, bound))
+        if mark is not None:
+            events.append(mark)
+            labels.append(("mark", -1, 0.0))
+        solution = solve_ivp(
+            field,
+            (t, t_final),
+            y,
+            method="DOP853",
+            rtol=RTOL,
+            atol=ATOL,
+            events=events,
+            max_step=max_step,
+            dense_output=t_eval.size > 0,
+        )
+        if solution.status == -1:
+            msg = f"the projected ODE solver failed at t = {t:.6g}: {solution.message}"
+            raise NotConvergedError(msg)
+        times.append(solution.t[1:])
+        # event location leaves round-off overshoots (~1e-13) past a wall: project them
+        states.append(np.clip(solution.y[:, 1:], lower[:, None], upper[:, None]))
+        if t_eval.size:
+            inside = (t_eval >= t) & (t_eval <= solution.t[-1]) & ~filled
+            if inside.any():
+                y_eval[:, inside] = solution.sol(t_eval[inside])
+                filled |= inside
+        if mark is not None:
+            for te, ye in zip(solution.t_events[-1], solution.y_events[-1], strict=True):
+                marks.append((float(te), ye.copy()))
+        if solution.status == 0:
+            break
+        t = float(solution.t[-1])
+        y = solution.y[:, -1].copy()
+        fired = [
+            k
+            for k, te in enumerate(solution.t_events[: len(labels) - (mark is not None)])
+            if te.size
+        ]
+        released: set[int] = set()
+        for k in fired:
+            kind, i, bound = labels[k]
+            switches.append((t, kind, i, float(bound)))
+            if kind == "hit":
+                y[i] = bound
+            else:
+                released.add(i)
+        y = np.clip(y, lower, upper)
+        pins = {i: b for i, b in pins.items() if i not in released}
+        pins.update(pinned_set(t, y, released | set(pins)))
+    else:
+        msg = f"more than {max_switches} wall switches before t = {t_final}"
+        raise NotConvergedError(msg)
+    y_eval = np.clip(y_eval, lower[:, None], upper[:, None])
+    return ProjectedPath(
+        np.concatenate(times), np.concatenate(states, axis=1), switches, marks, t_eval, y_eval
+    )
+
+
+@dataclass(frozen=True)
+class ToyPath:
+    """A trajectory of the clipped toy WGAN (:meth:`ToyWGAN.simulate`).
+
+    Attributes
+    ----------
+    t, g, omega, energy
+        Samples (every solver step and every switch) of time, generator parameter,
+        discriminator parameter and :math:`E_{\\gamma_c} = 2\\cosh g + \\omega^2/\\gamma_c`.
+    hit_times, release_times
+        Times at which ω reaches :math:`|\\omega| = 1` and slides, and leaves the wall.
+    turning_times, turning_g
+        Zeros of ω (the extrema of g, since :math:`\\dot g = \\Phi'(g)\\omega`).
+    gamma_c
+        The critic speed-up.
+    """
+
+    t: np.ndarray
+    g: np.ndarray
+    omega: np.ndarray
+    energy: np.ndarray
+    hit_times: np.ndarray
+    release_times: np.ndarray
+    turning_times: np.ndarray
+    turning_g: np.ndarray
+    gamma_c: float
+
+    def limit_amplitude(self) -> float:
+        """max |g| over the turning points after the last release (the limit cycle)."""
+        last = self.release_times[-1] if self.release_times.size else -np.inf
+        after = self.turning_times > last
+        if not after.any():
+            msg = "no turning point of g after the last release: increase t_final"
+            raise NotConvergedError(msg)
+        return float(np.abs(self.turning_g[after]).max())
+
+
+class ToyWGAN:
+    r"""The clipped toy WGAN of Section 3 (paper 001) in the (g, ω) plane.
+
+    Parameters
+    ----------
+    gamma_c
+        Critic speed-up :math:`\gamma_c > 0`.
+
+    Examples
+    --------
+    >>> toy = ToyWGAN(gamma_c=1.0)
+    >>> path = toy.simulate(g0=2.0, omega0=0.5, t_final=200.0)
+    >>> round(path.limit_amplitude(), 4), round(toy.limit_amplitude, 4)
+    (0.9624, 0.9624)
+    """
+
+    def __init__(self, gamma_c: float = 1.0) -> None:
+        self.gamma_c = as_positive(gamma_c, "gamma_c")
+
+    @property
+    def critical_energy(self) -> float:
+        """:math:`E^* = 2 + 1/\\gamma_c`, the level set tangent to the wall."""
+        return 2.0 + 1.0 / self.gamma_c
+
+    @property
+    def limit_amplitude(self) -> float:
+        """:math:`\\operatorname{arccosh}(1 + 1/(2\\gamma_c))`, the amplitude of g on E*."""
+        return math.acosh(1.0 + 0.5 / self.gamma_c)
+
+    def energy(self, g: np.ndarray | float, omega: np.ndarray | float) -> np.ndarray | float:
+        """:math:`E_{\\gamma_c}(\\omega, g) = 2\\cosh g + \\omega^2/\\gamma_c`."""
+        return 2.0 * np.cosh(g) + np.asarray(omega) ** 2 / self.gamma_c
+
+    def velocity(self, g: np.ndarray | float, omega: np.ndarray | float) -> tuple[Any, Any]:
+        """The free vector field :math:`(\\Phi'(g)\\omega, \\gamma_c(\\tfrac12 - \\Phi(g)))`."""
+        return _logistic_pdf(g) * omega, self.gamma_c * (0.5 - logistic_cdf(g))
+
+    def simulate(
+        self, g0: float = 2.0, omega0: float = 0.5, t_final: float = 200.0, *, max_step: float = 0.5
+    ) -> ToyPath:
+        """Integrate the clipped ODE exactly (events at :math:`|\\omega| = 1`).
+
+        Parameters
+        ----------
+        g0, omega0
+            Initial generator and discriminator parameters, :math:`|\\omega_0| \\le 1`.
+        t_final
+            End time.
+        max_step
+            Largest solver step (sampling density of the output).
+        """
+        g0 = float(g0)
+        omega0 = float(omega0)
+        if not math.isfinite(g0):
+            msg = f"g0 must be finite; got {g0!r}"
+            raise InvalidInputError(msg)
+        if not (math.isfinite(omega0) and abs(omega0) <= 1.0):
+            msg = f"omega0 must lie in the clipping box [-1, 1]; got omega0={omega0!r}"
+            raise InvalidInputError(msg)
+        t_final = as_positive(t_final, "t_final")
+
+        def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+            dg, dw = self.velocity(y[0], y[1])
+            return np.array([dg, dw])
+
+        path = integrate_projected(
+            rhs,
+            np.array([g0, omega0]),
+            np.array([-np.inf, -1.0]),
+            np.array([np.inf, 1.0]),
+            t_final,
+            mark=lambda _t, y: y[1],
+            max_step=as_positive(max_step, "max_step"),
+        )
+        hits = np.array([s[0] for s in path.switches if s[1] == "hit"])
+        releases = np.array([s[0] for s in path.switches if s[1] == "release"])
+        g, omega = path.y
+        return ToyPath(
+            t=path.t,
+            g=g,
+            omega=omega,
+            energy=self.energy(g, omega),
+            hit_times=hits,
+            release_times=releases,
+            turning_times=np.array([m[0] for m in path.marks]),
+            turning_g=np.array([m[1][0] for m in path.marks]),
+            gamma_c=self.gamma_c,
+        )
+
+
+@dataclass(frozen=True)
+class BumpLaw:
+    r"""Law on [a, b] with density :math:`\propto (1 - y^2)^p`, :math:`y = (2x - a - b)/(b - a)`.
+
+    ``power = 0`` is the uniform law; ``power >= 1`` is continuous (``power = 2``: C¹).
+    Its CDF and partial first moments are computed exactly (Gauss–Legendre, exact for
+    these polynomials).
+
+    Examples
+    --------
+    >>> law = BumpLaw(-0.5, 0.5, power=0)
+    >>> float(law.cdf(0.0)), float(law.partial_mean(0.5))
+    (0.5, 0.0)
+    """
+
+    a: float
+    b: float
+    power: int = 2
+    _nodes: np.ndarray = field(init=False, repr=False)
+    _weights: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not (-1.0 <= self.a < self.b <= 1.0):
+            msg = (
+                "the initial law must be supported in the clipping box: need -1 <= a < b <= 1; "
+                f"got a={self.a}, b={self.b}"
+            )
+            raise InvalidInputError(msg)
+        if isinstance(self.power, bool) or not isinstance(self.power, int) or self.power < 0:
+            msg = f"power must be a non-negative integer; got power={self.power!r}"
+            raise InvalidInputError(msg)
+        nodes, weights = np.polynomial.legendre.leggauss(self.power + 2)
+        object.__setattr__(self, "_nodes", nodes)
+        object.__setattr__(self, "_weights", weights)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """The density (zero outside [a, b])."""
+        x = np.asarray(x, dtype=float)
+        y = (2.0 * x - self.a - self.b) / (self.b - self.a)
+        norm = 2.0 / (self.b - self.a) / self._reference_mass()
+        return np.where(np.abs(y) <= 1.0, norm * np.clip(1.0 - y * y, 0.0, None) ** self.power, 0.0)
+
+    def _reference_mass(self) -> float:
+        return float(np.sum(self._weights * (1.0 - self._nodes**2) ** self.power))
+
+    def _integral(self, x: np.ndarray, moment: int) -> np.ndarray:
+        x = np.clip(np.asarray(x, dtype=float), self.a, self.b)
+        half = 0.5 * (x - self.a)
+        points = self.a + half[..., None] * (1.0 + self._nodes)
+        values = self.pdf(points) * points**moment
+        return half * np.sum(self._weights * values, axis=-1)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """:math:`\\nu_{in}((-\\infty, x])`."""
+        return self._integral(x, 0)
+
+    def partial_mean(self, x: np.ndarray | float) -> np.ndarray:
+        """:math:`\\int_{-\\infty}^x \\omega\\,d\\nu_{in}(\\omega)`."""
+        return self._integral(x, 1)
+
+    def quantile(self, q: np.ndarray) -> np.ndarray:
+        """Inverse CDF by bisection (60 halvings: exact to round-off)."""
+        q = np.asarray(q, dtype=float)
+        lo = np.full(q.shape, self.a)
+        hi = np.full(q.shape, self.b)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            below = self.cdf(mid) < q
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        return 0.5 * (lo + hi)
+
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+        """n independent draws (inverse-CDF sampling)."""
+        rng = np.random.default_rng(rng)
+        return self.quantile(rng.random(as_positive_int(n, "n")))
+
+
+@dataclass(frozen=True)
+class ToyMeanFieldPath:
+    """Exact mean-field toy solution: the state (g, s, l, u) at ``t``; see :class:`ToyMeanField`.
+
+    ``concentration_time`` is the first time ν(t) is a Dirac (NaN if never before
+    t_final) and ``concentration_state`` the state (g, s, l, u) then.
+    """
+
+    t: np.ndarray
+    g: np.ndarray
+    s: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    law: BumpLaw
+    gamma_c: float
+    concentration_time: float
+    concentration_state: np.ndarray
+
+    def _state(self, t: float) -> tuple[float, float, float, float]:
+        k = int(np.clip(np.searchsorted(self.t, t), 0, self.t.size - 1))
+        if abs(self.t[k] - t) > 1e-12 * max(1.0, abs(t)):
+            msg = f"time {t} is not a sample time of this path (solve with save_times)"
+            raise InvalidInputError(msg)
+        return self.g[k], self.s[k], self.lower[k], self.upper[k]
+
+    def transport_map(self, t: float, omega_in: np.ndarray) -> np.ndarray:
+        """:math:`\\omega(t) = \\mathrm{clamp}(\\omega_{in} + s, l, u)` (particles from ω_in)."""
+        _, s, lo, hi = self._state(t)
+        return np.clip(np.asarray(omega_in) + s, lo, hi)
+
+    def wall_mass(self, t: float) -> float:
+        """ν(t)({−1, 1}): the mass that the clipping has piled on the walls."""
+        _, s, lo, hi = self._state(t)
+        mass = 0.0
+        if hi >= 1.0:
+            mass += 1.0 - float(self.law.cdf(1.0 - s))
+        if lo <= -1.0:
+            mass += float(self.law.cdf(-1.0 - s))
+        return mass
+
+    def cell_masses(self, t: float, grid: BoxGrid) -> np.ndarray:
+        """ν(t) on the cells of a 1D grid of [−1, 1] (atoms counted in their cell)."""
+        _, s, lo, hi = self._state(t)
+        edges = grid.edges[0]
+        pre = np.where(edges >= hi, np.inf, np.where(edges < lo, -np.inf, edges - s))
+        cdf = np.where(np.isinf(pre), (pre > 0).astype(float), self.law.cdf(np.nan_to_num(pre)))
+        cdf[-1] = 1.0
+        return np.diff(cdf)
+
+
+@dataclass(frozen=True)
+class ToyMeanFieldFV:
+    """Finite-volume mean-field toy solution (:meth:`ToyMeanField.solve_fv`).
+
+    Attributes
+    ----------
+    times, g
+        Saved times and generator parameter.
+    nu
+        Cell masses of ν, shape (n_saved, cells).
+    wall_mass
+        Mass of the two wall cells (the discrete concentrated layer).
+    grid
+        The 1D grid of [−1, 1].
+    n_steps
+        Heun steps taken.
+    """
+
+    times: np.ndarray
+    g: np.ndarray
+    nu: np.ndarray
+    wall_mass: np.ndarray
+    grid: BoxGrid
+    n_steps: int
+
+
+class ToyMeanField:
+    r"""Mean-field toy: generator parameter g, discriminator law ν on [−1, 1].
+
+    .. math::
+
+        \dot g = \Phi'(g)\int\omega\,d\nu_t, \qquad
+        \partial_t\nu + \gamma_c\,\partial_\omega\bigl(\nu\,\mathrm{Proj}(v(t))\bigr) = 0,
+        \quad v(t) = \tfrac12 - \Phi(g) ,
+
+    i.e. the toy of Section 3 with :math:`D_\nu(x) = \int(\omega x)_+\,d\nu(\omega)`.
+
+    Parameters
+    ----------
+    gamma_c
+        Critic speed-up.
+    law
+        Initial law ν_in (a :class:`BumpLaw` on [a, b] ⊂ [−1, 1]).
+    g0
+        Initial generator parameter.
+
+    Examples
+    --------
+    >>> model = ToyMeanField(gamma_c=1.0, law=BumpLaw(-0.5, 0.5), g0=-3.0)
+    >>> path = model.exact(t_final=8.0)
+    >>> round(path.wall_mass(8.0), 6)
+    1.0
+    """
+
+    def __init__(self, *, gamma_c: float = 1.0, law: BumpLaw, g0: float = -3.0) -> None:
+        self.gamma_c = as_positive(gamma_c, "gamma_c")
+        if not isinstance(law, BumpLaw):
+            msg = f"law must be a BumpLaw; got {type(law).__name__}"
+            raise InvalidInputError(msg)
+        self.law = law
+        if not math.isfinite(g0):
+            msg = f"g0 must be finite; got {g0!r}"
+            raise InvalidInputError(msg)
+        self.g0 = float(g0)
+
+    def critic_velocity(self, g: float) -> float:
+        """The common velocity :math:`\\gamma_c(\\tfrac12 - \\Phi(g))` of all ω-particles."""
+        return self.gamma_c * (0.5 - float(logistic_cdf(g)))
+
+    def _mean(self, s: float, lo: float, hi: float) -> float:
+        law = self.law
+        c_lo, c_hi = float(law.cdf(lo - s)), float(law.cdf(hi - s))
+        inner = float(law.partial_mean(hi - s) - law.partial_mean(lo - s)) + s * (c_hi - c_lo)
+        return lo * c_lo + inner + hi * (1.0 - c_hi)
+
+    def exact(self, t_final: float, *, save_times: np.ndarray | None = None) -> ToyMeanFieldPath:
+        """Exact solution by the projected ODE for (g, s, l, u) (events at the walls).
+
+        ``save_times`` adds these times to the samples (needed by
+        :meth:`ToyMeanFieldPath.wall_mass` and friends).
+        """
+        t_final = as_positive(t_final, "t_final")
+
+        def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+            v = self.critic_velocity(y[0])
+            return np.array([_logistic_pdf(y[0]) * self._mean(y[1], y[2], y[3]), v, v, v])
+
+        path = integrate_projected(
+            rhs,
+            np.array([self.g0, 0.0, -1.0, 1.0]),
+            np.array([-np.inf, -np.inf, -1.0, -1.0]),
+            np.array([np.inf, np.inf, 1.0, 1.0]),
+            t_final,
+            mark=self._concentration,
+            max_step=0.25,
+            t_eval=None if save_times is None else _as_times(save_times, t_final),
+        )
+        t, y = path.t, path.y
+        if save_times is not None:
+            t = np.concatenate([t, path.t_eval])
+            order = np.argsort(t, kind="stable")
+            t = t[order]
+            y = np.concatenate([y, path.y_eval], axis=1)[:, order]
+        concentrated = [m for m in path.marks if self._concentration(m[0], m[1]) >= -1e-9]
+        return ToyMeanFieldPath(
+            t,
+            y[0],
+            y[1],
+            y[2],
+            y[3],
+            self.law,
+            self.gamma_c,
+            concentrated[0][0] if concentrated else np.nan,
+            concentrated[0][1] if concentrated else np.full(4, np.nan),
+        )
+
+    def _concentration(self, _t: float, y: np.ndarray) -> float:
+        """≥ 0 exactly when the clipped translation maps [a, b] to one point (ν is a Dirac)."""
+        s, lo, hi = y[1], y[2], y[3]
+        return max(self.law.a + s - hi, lo - (self.law.b + s), lo - hi)
+
+    def solve_fv(
+        self,
+        *,
+        cells: int,
+        t_final: float,
+        save_times: Any = None,
+        dt: float | None = None,
+        cfl: float = 0.9,
+    ) -> ToyMeanFieldFV:
+        r"""Finite-volume solution: ν as DG0 cell masses on [−1, 1], g by the same Heun steps.
+
+        Upwind fluxes with the wall faces closed (:mod:`~gan_pde.meanfield.transport`), SSP
+        Heun (RK2) in time; the mean :math:`\int\omega\,d\nu` uses the cell centres.
+
+        Parameters
+        ----------
+        cells
+            Number of cells of [−1, 1].
+        t_final
+            End time.
+        save_times
+            Times at which ν is stored (default: 0 and t_final).
+        dt
+            Fixed step; None picks ``cfl`` times the CFL step.  An explicit dt above the CFL
+            limit raises :class:`InvalidInputError`.
+        cfl
+            Fraction of the CFL step used when dt is None, in (0, 1].
+        """
+        grid = BoxGrid(lower=(-1.0,), upper=(1.0,), cells=(as_positive_int(cells, "cells"),))
+        t_final = as_positive(t_final, "t_final")
+        times = _as_times([0.0, t_final] if save_times is None else save_times, t_final)
+        cfl = as_positive(cfl, "cfl")
+        if cfl > 1.0:
+            msg = f"cfl must lie in (0, 1]; got cfl={cfl}"
+            raise InvalidInputError(msg)
+        # |v| <= gamma_c / 2 for every g: one CFL step for the whole run
+        limit = grid.widths[0] / (0.5 * self.gamma_c)
+        if dt is None:
+            step = cfl * limit
+        else:
+            step = as_positive(dt, "dt")
+            if step > limit * (1.0 + 1e-12):
+                msg = (
+                    f"dt={step:g} exceeds the CFL limit {limit:g} of the upwind scheme on "
+                    f"{grid.cells[0]} cells (positivity would be lost); use dt <= {limit:g} "
+                    "or dt=None"
+                )
+                raise InvalidInputError(msg)
+        masses = as_law(
+            self.exact_cell_masses(grid),
+            grid,
+            name="nu_in",
+        )
+        centres = grid.centres[0]
+        ones = np.ones(grid.cells[0] + 1)
+
+        def rates(g: float, m: np.ndarray) -> tuple[float, np.ndarray]:
+            v = self.critic_velocity(g)
+            return float(_logistic_pdf(g) * centres @ m), transport_rates(m, [v * ones], grid)
+
+        g = self.g0
+        t = 0.0
+        saved_m, saved_g, n_steps = [], [], 0
+        for target in times:
+            while t < target - 1e-14 * max(1.0, target):
+                h = min(step, target - t)
+                dg1, dm1 = rates(g, masses)
+                g1, m1 = g + h * dg1, masses + h * dm1
+                dg2, dm2 = rates(g1, m1)
+                g = 0.5 * (g + g1 + h * dg2)
+                masses = 0.5 * (masses + m1 + h * dm2)
+                t += h
+                n_steps += 1
+            saved_m.append(masses.copy())
+            saved_g.append(g)
+        nu = np.array(saved_m)
+        walls = nu[:, 0] + nu[:, -1]
+        return ToyMeanFieldFV(times, np.array(saved_g), nu, walls, grid, n_steps)
+
+    def exact_cell_masses(self, grid: BoxGrid) -> np.ndarray:
+        """ν_in integrated exactly over the cells of a 1D grid of [−1, 1]."""
+        if grid.dim != 1 or grid.lower[0] > -1.0 or grid.upper[0] < 1.0:
+            msg = f"the grid must cover the clipping box [-1, 1]; got {grid}"
+            raise InvalidInputError(msg)
+        return np.diff(self.law.cdf(grid.edges[0]))
