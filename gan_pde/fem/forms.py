@@ -110,12 +110,15 @@ class WeightedSystem:
     cell_log_variation
         Per cell, :math:`\max - \min` of :math:`\ln\rho` over its quadrature points (None
         when unknown): how well the quadrature resolves the weight on each cell.
+    dof_coordinates
+        (N, d) coordinates of the dofs (None when unknown), for fill-reducing orderings.
     """
 
     stiffness: sp.csr_matrix
     mass: sp.csr_matrix
     log_scale: np.ndarray
     cell_log_variation: np.ndarray | None = None
+    dof_coordinates: np.ndarray | None = None
 
 
 def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSystem:
@@ -159,4 +162,5 @@ def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSyste
         mass=mass,
         log_scale=ell,
         cell_log_variation=shift - log_qp.min(axis=1),
+        dof_coordinates=dof_points,
     )

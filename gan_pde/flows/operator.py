@@ -143,7 +143,9 @@ class _ReusedFactorization:
     documentation is exact for any s).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, coordinates: np.ndarray | None = None) -> None:
+        #: Dof coordinates, for the nested-dissection ordering of large factorisations.
+        self.coordinates = coordinates
         self._lu: spla.SuperLU | None = None
         self._factored: sp.csr_matrix | None = None
         #: Factorisations and refinement sweeps so far (for benchmarks).
@@ -172,7 +174,7 @@ class _ReusedFactorization:
             (state["lu_data"], state["lu_indices"], state["lu_indptr"]), shape=(n, n)
         )
         self._factored = matrix
-        self._lu = factorize_symmetric(matrix)
+        self._lu = factorize_symmetric(matrix, coordinates=self.coordinates)
 
     def __call__(self, matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
         if matrix.shape[0] < _REUSE_MIN_DOFS:
@@ -193,7 +195,7 @@ class _ReusedFactorization:
                 previous = norm
                 x = x + lu.solve(r)
         self._factored = sp.csr_matrix(matrix, copy=True)
-        self._lu = factorize_symmetric(self._factored)
+        self._lu = factorize_symmetric(self._factored, coordinates=self.coordinates)
         self.factorizations += 1
         return self._lu.solve(rhs)
 
@@ -380,8 +382,11 @@ class LogDiffusionOperator:
         rows = np.repeat(np.arange(n), np.diff(self.pattern.indptr))
         slots = np.flatnonzero(rows == self.pattern.indices)
         self._diagonal_slots = slots[np.argsort(rows[slots])]
-        self._mass_lu = None if self.lumped else factorize_symmetric(self._mass_hat)
-        self._linear_solver = _ReusedFactorization()
+        coordinates = np.ascontiguousarray(self.basis.doflocs.T)
+        self._mass_lu = (
+            None if self.lumped else factorize_symmetric(self._mass_hat, coordinates=coordinates)
+        )
+        self._linear_solver = _ReusedFactorization(coordinates)
         self.monotone = self.lumped and order == 1 and self._is_m_matrix()
 
     def _row_scale(self, shift: np.ndarray) -> np.ndarray:

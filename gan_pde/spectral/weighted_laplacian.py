@@ -406,7 +406,7 @@ def _solve_shift_invert(system: WeightedSystem, k: int, tol: float):
         return _solve_dense(system, k, tol)
     sigma = _shift(system)
     shifted = (system.stiffness + sigma * system.mass).tocsc()
-    lu = factorize_symmetric(shifted)
+    lu = factorize_symmetric(shifted, coordinates=system.dof_coordinates)
     op_inv = spla.LinearOperator(shifted.shape, matvec=lu.solve, dtype=float)
     try:
         values, vectors = spla.eigsh(
