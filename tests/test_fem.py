@@ -285,3 +285,28 @@ def test_factorize_symmetric_with_nested_dissection_solves_exactly():
     # backward stable without pivoting (SPD): residual ~ eps * cond ~ 1e-16 * 1e4
     assert np.linalg.norm(matrix @ x - rhs) <= 1e-10 * np.linalg.norm(rhs)
     np.testing.assert_allclose(lu.solve(rhs[:, 0]), x[:, 0], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [
+        gp.mesh.interval(-3.0, 3.0, n=7),
+        gp.mesh.rectangle((-3.0, 3.0), (-2.0, 2.0), n=(7, 5)),
+        gp.mesh.box((-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0), n=(3, 4, 2)),
+    ],
+    ids=["line", "tri", "tet"],
+)
+def test_p1_simplex_fast_assembly_equals_scikit_fem(mesh):
+    from gan_pde.fem import forms
+
+    dim = mesh.dim()
+    rho = gp.Gaussian(mean=np.full(dim, 0.3), cov=0.7 * np.eye(dim))
+    basis = make_basis(mesh, "P1")
+    relative = np.exp(forms.log_density_at_quadrature(rho, basis))
+    k = forms.weighted_stiffness.coo_data(basis, rho=relative)
+    m = forms.weighted_mass.coo_data(basis, rho=relative)
+    rows, cols, k_data, m_data = forms._p1_simplex_entries(basis, relative)
+    assert np.array_equal(rows, k.indices[0]) and np.array_equal(cols, k.indices[1])
+    # the same sums in another order: round-off of the entries' size
+    np.testing.assert_allclose(k_data, k.data, rtol=0, atol=1e-14 * np.abs(k.data).max())
+    np.testing.assert_allclose(m_data, m.data, rtol=0, atol=1e-14 * np.abs(m.data).max())

@@ -8,7 +8,7 @@ import scipy.sparse.linalg as spla
 
 from gan_pde.fem.ordering import nested_dissection
 
-__all__ = ["NESTED_DISSECTION_MIN_SIZE", "PermutedLU", "factorize_symmetric"]
+__all__ = ["NESTED_DISSECTION_MIN_SIZE", "PermutedLU", "factorize_symmetric", "symmetric_ordering"]
 
 #: Size from which :func:`factorize_symmetric` orders by nested dissection when it is given
 #: coordinates.  Measured (2D P1, symmetric-mode SuperLU, ordering included): 9e4 dofs
@@ -45,8 +45,23 @@ class PermutedLU:
         return x
 
 
+def symmetric_ordering(
+    graph: sp.spmatrix | tuple[np.ndarray, np.ndarray, int], coordinates: np.ndarray
+) -> np.ndarray | None:
+    """The nested-dissection permutation :func:`factorize_symmetric` would use for a matrix
+    with this sparsity graph, or None below :data:`NESTED_DISSECTION_MIN_SIZE` (then the
+    minimum-degree ordering is used)."""
+    n = graph[2] if isinstance(graph, tuple) else graph.shape[0]
+    if n < NESTED_DISSECTION_MIN_SIZE:
+        return None
+    return nested_dissection(graph, coordinates, leaf_size=_LEAF_SIZE)
+
+
 def factorize_symmetric(
-    matrix: sp.spmatrix, *, coordinates: np.ndarray | None = None
+    matrix: sp.spmatrix,
+    *,
+    coordinates: np.ndarray | None = None,
+    perm: np.ndarray | None = None,
 ) -> spla.SuperLU | PermutedLU:
     """SuperLU factorisation of a symmetric positive definite matrix (or a diagonal similarity
     transform of one) without pivoting, on a fill-reducing symmetric ordering.
@@ -60,13 +75,14 @@ def factorize_symmetric(
     The ordering is minimum degree on ``A + Aᵀ``, or, with the unknowns' ``coordinates``
     and at least :data:`NESTED_DISSECTION_MIN_SIZE` unknowns, geometric nested dissection
     (:func:`gan_pde.fem.ordering.nested_dissection`), about twice as fast at 1e6 dofs; the
-    result then solves through the permutation (:class:`PermutedLU`).
+    result then solves through the permutation (:class:`PermutedLU`).  A ``perm`` computed
+    beforehand (:func:`symmetric_ordering`) is used as it is.
     """
     options = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
-    n = matrix.shape[0]
-    if coordinates is not None and n >= NESTED_DISSECTION_MIN_SIZE:
+    if perm is None and coordinates is not None:
+        perm = symmetric_ordering(matrix, coordinates)
+    if perm is not None:
         csr = sp.csr_matrix(matrix)
-        perm = nested_dissection(csr, coordinates, leaf_size=_LEAF_SIZE)
         permuted = sp.csc_matrix(csr[perm][:, perm])
         return PermutedLU(spla.splu(permuted, permc_spec="NATURAL", **options), perm)
     return spla.splu(sp.csc_matrix(matrix), permc_spec="MMD_AT_PLUS_A", **options)

@@ -22,21 +22,36 @@ import scipy.sparse as sp
 
 from gan_pde.errors import InvalidInputError
 
-__all__ = ["nested_dissection"]
+__all__ = ["element_couplings", "nested_dissection"]
 
 #: Bits of the dissection-tree position code (depth ≤ 48 levels: 2^48 leaves).
 _DEPTH_BITS = 48
 
 
+def element_couplings(element_dofs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The sparsity graph of a finite-element matrix from its element dofs, without values:
+    ``(rows, cols, n)`` with every pair of dofs that share a cell (repeats included), which
+    :func:`nested_dissection` accepts in place of the matrix.  It is known before assembly,
+    so the ordering can be computed while the matrix is assembled."""
+    dofs = np.asarray(element_dofs, dtype=np.int64)
+    rows = np.broadcast_to(dofs[None, :, :], (dofs.shape[0], *dofs.shape)).ravel()
+    cols = np.broadcast_to(dofs[:, None, :], (dofs.shape[0], *dofs.shape)).ravel()
+    return rows, cols, int(n)
+
+
 def nested_dissection(
-    matrix: sp.spmatrix, coordinates: np.ndarray, *, leaf_size: int = 64
+    matrix: sp.spmatrix | tuple[np.ndarray, np.ndarray, int],
+    coordinates: np.ndarray,
+    *,
+    leaf_size: int = 64,
 ) -> np.ndarray:
     """A nested-dissection permutation of a structurally symmetric sparse matrix.
 
     Parameters
     ----------
     matrix
-        n × n sparse matrix whose sparsity graph is dissected (e.g. a stiffness matrix).
+        n × n sparse matrix whose sparsity graph is dissected (e.g. a stiffness matrix), or
+        its graph as ``(rows, cols, n)`` (:func:`element_couplings`).
     coordinates
         (n, d) coordinates of the unknowns (e.g. ``basis.doflocs.T``).
     leaf_size
@@ -56,17 +71,22 @@ def nested_dissection(
     >>> sorted(perm.tolist()) == list(range(n)), int(perm[-1])   # the first separator last
     (True, 99)
     """
-    coo = sp.coo_matrix(matrix)
-    n = coo.shape[0]
+    if isinstance(matrix, tuple):
+        rows, cols, n = matrix
+        shape = (n, n)
+    else:
+        coo = sp.coo_matrix(matrix)
+        rows, cols, shape = coo.row, coo.col, coo.shape
+        n = shape[0]
     points = np.asarray(coordinates, dtype=float)
-    if coo.shape != (n, n) or points.ndim != 2 or points.shape[0] != n:
+    if shape != (n, n) or points.ndim != 2 or points.shape[0] != n:
         msg = (
             f"nested_dissection needs a square matrix and (n, d) coordinates; got a matrix "
-            f"of shape {coo.shape} and coordinates of shape {points.shape}"
+            f"of shape {shape} and coordinates of shape {points.shape}"
         )
         raise InvalidInputError(msg)
-    off = coo.row != coo.col
-    rows, cols = coo.row[off].astype(np.int64), coo.col[off].astype(np.int64)
+    off = rows != cols
+    rows, cols = np.asarray(rows[off], dtype=np.int64), np.asarray(cols[off], dtype=np.int64)
 
     domain = np.zeros(n, dtype=np.int64)  # position code of the current domain at depth
     depth = np.zeros(n, dtype=np.int64)  # depth of the tree node a vertex belongs to
