@@ -156,3 +156,26 @@ def test_meanfield_results_round_trip(tmp_path):
     path = ToyWGAN(gamma_c=1.0).simulate(g0=2.0, omega0=0.5, t_final=5.0)
     toy = load(save(tmp_path / "toy.npz", path))
     np.testing.assert_array_equal(toy.energy, path.energy)
+
+
+def test_training_run_round_trip_through_io_load(tmp_path):
+    from gan_pde.io import load, save
+    from gan_pde.nn.run import TrainingRun
+
+    run = TrainingRun(
+        algorithm="gan",
+        steps=np.array([0, 10]),
+        times=np.array([0.0, 0.1]),
+        samples=np.random.default_rng(0).standard_normal((2, 5, 1)),
+        parameters={"w": np.ones((2, 3))},
+        losses={"d": np.linspace(0.0, 1.0, 10)},
+        wall_time=0.5,
+        device="cpu",
+        seed=3,
+        config={"lr": 0.1},
+        versions={"gan_pde": gp.__version__},
+    )
+    back = load(save(tmp_path / "run.npz", run))
+    assert isinstance(back, TrainingRun) and back.seed == 3 and back.config == {"lr": 0.1}
+    np.testing.assert_array_equal(back.samples, run.samples)
+    np.testing.assert_array_equal(back.losses["d"], run.losses["d"])

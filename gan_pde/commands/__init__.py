@@ -9,4 +9,16 @@ the order ``gan-pde --help`` shows them.  Modules are imported only when their c
 from __future__ import annotations
 
 #: Module names under ``gan_pde.commands``, in help order.
-COMMANDS = ("verify", "spectrum", "lgan", "jsd_flow", "sweep", "config")
+COMMANDS = (
+    "verify",
+    "spectrum",
+    "lgan",
+    "jsd_flow",
+    "meanfield",
+    "sweep",
+    "dual",
+    "sde",
+    "train",
+    "compare",
+    "config",
+)

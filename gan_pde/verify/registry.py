@@ -37,7 +37,14 @@ logger = logging.getLogger(__name__)
 LEVELS = ("quick", "default", "full")
 
 #: Modules whose import registers the built-in checks.
-_BUILTIN_MODULES = ("gan_pde.verify.checks",)
+_BUILTIN_MODULES = (
+    "gan_pde.verify.checks",
+    "gan_pde.verify.checks_dual",
+    "gan_pde.verify.checks_compare",
+    "gan_pde.verify.checks_sde",
+    "gan_pde.verify.checks_nn",
+    "gan_pde.verify.checks_meanfield",
+)
 
 
 @dataclass(frozen=True)
