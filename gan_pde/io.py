@@ -393,7 +393,11 @@ def _load_json(path: Path) -> Any:
         from gan_pde.verify.registry import Check
 
         return [
-            Check(**{k: d.get(k) for k in _CHECK_FIELDS}, details=d.get("details") or {})
+            Check(
+                **{k: d.get(k) for k in _CHECK_FIELDS},
+                details=d.get("details") or {},
+                skipped=d.get("skipped"),
+            )
             for d in data
         ]
     msg = f"{path} is neither a sweep nor a verify results.json"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gan_pde.errors import InvalidInputError
+from gan_pde.errors import InvalidInputError, MissingDependencyError
 
 __all__ = [
     "LEVELS",
@@ -117,6 +117,9 @@ class Check:
         PNG bytes or None (not written to JSON; embedded in the HTML page).
     details
         Further numbers; ``details["error"]`` holds the exception when the check raised.
+    skipped
+        Why the check did not run (an optional dependency such as torch is missing), or
+        None; a skipped check has ``passed`` False but is not counted as a failure.
     """
 
     name: str
@@ -130,9 +133,39 @@ class Check:
     seconds: float
     figure: bytes | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
+
+#: Optional dependencies whose absence skips a check instead of failing it.
+_OPTIONAL = {"torch": "gan_pde[torch]", "sklearn": "gan_pde[data]"}
+
+
+def _missing_optional(error: BaseException) -> str | None:
+    """Why a check could not run for a missing optional dependency, or None."""
+    if isinstance(error, MissingDependencyError):
+        return str(error)
+    if isinstance(error, ImportError) and error.name in _OPTIONAL:
+        return f"needs {error.name}, which is not installed: pip install '{_OPTIONAL[error.name]}'"
+    return None
+
+
+def _record(spec: CheckSpec, outcome: Outcome, start: float) -> Check:
+    return Check(
+        name=spec.name,
+        paper=spec.paper,
+        reference=spec.reference,
+        claim=spec.claim,
+        measured=outcome.measured,
+        expected=outcome.expected,
+        tolerance=outcome.tolerance,
+        passed=bool(outcome.passed),
+        seconds=time.perf_counter() - start,
+        figure=outcome.figure,
+        details=dict(outcome.details),
+        skipped=outcome.details.get("skipped"),
+    )
 
 
 def register(
@@ -275,36 +308,19 @@ def run_checks(
                 msg = f"check {spec.name!r} returned {type(outcome).__name__}, not an Outcome"
                 raise TypeError(msg)
         except Exception as error:  # a failing check is recorded, the run goes on
-            logger.warning("check %s raised %s: %s", spec.name, type(error).__name__, error)
-            outcome = Outcome(
-                measured=None,
-                expected=None,
-                tolerance=None,
-                passed=False,
-                details={
+            reason = _missing_optional(error)
+            if reason is not None:  # an optional dependency is missing: skipped, not failed
+                details = {"skipped": reason}
+            else:
+                logger.warning("check %s raised %s: %s", spec.name, type(error).__name__, error)
+                details = {
                     "error": f"{type(error).__name__}: {error}",
                     "traceback": traceback.format_exc(),
-                },
-            )
-        check = Check(
-            name=spec.name,
-            paper=spec.paper,
-            reference=spec.reference,
-            claim=spec.claim,
-            measured=outcome.measured,
-            expected=outcome.expected,
-            tolerance=outcome.tolerance,
-            passed=bool(outcome.passed),
-            seconds=time.perf_counter() - start,
-            figure=outcome.figure,
-            details=dict(outcome.details),
-        )
-        logger.info(
-            "check %s %s in %.2f s",
-            spec.name,
-            "passed" if check.passed else "FAILED",
-            check.seconds,
-        )
+                }
+            outcome = Outcome(None, None, None, passed=False, details=details)
+        check = _record(spec, outcome, start)
+        status = "skipped" if check.skipped else "passed" if check.passed else "FAILED"
+        logger.info("check %s %s in %.2f s", spec.name, status, check.seconds)
         results.append(check)
         if progress is not None:
             progress(check)

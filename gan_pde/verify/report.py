@@ -36,6 +36,7 @@ FIELDS = (
     "expected",
     "tolerance",
     "passed",
+    "skipped",
     "seconds",
     "details",
 )
@@ -47,6 +48,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: left; vertica
 th { background: #f0f0f0; }
 .pass { background: #d7f5dd; color: #115522; font-weight: bold; }
 .fail { background: #fbd9d9; color: #881111; font-weight: bold; }
+.skip { background: #eeeeee; color: #555555; font-weight: bold; }
 section.check { border-top: 1px solid #ddd; margin-top: 1.5em; }
 code, pre { font-size: 0.85em; white-space: pre-wrap; word-break: break-word; }
 img { max-width: 100%; }
@@ -106,8 +108,22 @@ def _anchor(name: str) -> str:
     return "check-" + "".join(c if c.isalnum() else "-" for c in name)
 
 
-def _status(passed: bool) -> str:
-    return '<td class="pass">passed</td>' if passed else '<td class="fail">FAILED</td>'
+def _status(check: Check) -> str:
+    if check.skipped:
+        return '<td class="skip">skipped</td>'
+    return '<td class="pass">passed</td>' if check.passed else '<td class="fail">FAILED</td>'
+
+
+def _word(check: Check) -> str:
+    return "skipped" if check.skipped else "passed" if check.passed else "FAILED"
+
+
+def summary_line(checks: Sequence[Check]) -> str:
+    """``"P/N checks passed"`` (N excludes skipped checks) plus the skipped count."""
+    ran = [c for c in checks if not c.skipped]
+    text = f"{sum(c.passed for c in ran)}/{len(ran)} checks passed"
+    skipped = len(checks) - len(ran)
+    return text + (f", {skipped} skipped (a missing optional dependency)" if skipped else "")
 
 
 def _summary_table(checks: Sequence[Check]) -> list[str]:
@@ -120,7 +136,7 @@ def _summary_table(checks: Sequence[Check]) -> list[str]:
         e = html.escape
         rows.append(
             f'<tr><td><a href="#{_anchor(check.name)}">{e(check.name)}</a></td>'
-            f"<td>{e(check.paper)}</td><td>{e(check.reference)}</td>{_status(check.passed)}"
+            f"<td>{e(check.paper)}</td><td>{e(check.reference)}</td>{_status(check)}"
             f"<td>{e(_format(check.measured))}</td><td>{e(_format(check.expected))}</td>"
             f"<td>{e(_format(check.tolerance))}</td><td>{check.seconds:.2f}</td></tr>"
         )
@@ -132,13 +148,13 @@ def _check_section(check: Check) -> list[str]:
     e = html.escape
     parts = [
         f'<section class="check" id="{_anchor(check.name)}">',
-        f"<h3>{e(check.name)} — {'passed' if check.passed else 'FAILED'}</h3>",
+        f"<h3>{e(check.name)} — {_word(check)}</h3>",
         f"<p><b>{e(check.reference)}.</b> {e(check.claim)}</p>",
         "<table>",
         f"<tr><th>measured</th><td>{e(_format(check.measured))}</td></tr>",
         f"<tr><th>expected</th><td>{e(_format(check.expected))}</td></tr>",
         f"<tr><th>tolerance</th><td>{e(_format(check.tolerance))}</td></tr>",
-        f"<tr><th>result</th>{_status(check.passed)}</tr>",
+        f"<tr><th>result</th>{_status(check)}</tr>",
         f"<tr><th>seconds</th><td>{check.seconds:.2f}</td></tr>",
     ]
     for key, value in check.details.items():
@@ -154,7 +170,6 @@ def _check_section(check: Check) -> list[str]:
 
 def render_html(checks: Sequence[Check], *, command: str) -> str:
     """The report page: summary table, one section per paper, versions and command line."""
-    passed = sum(check.passed for check in checks)
     total_seconds = sum(check.seconds for check in checks)
     lines = [
         "<!DOCTYPE html>",
@@ -162,7 +177,7 @@ def render_html(checks: Sequence[Check], *, command: str) -> str:
         "<title>gan_pde verify report</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>gan_pde verify report</h1>",
-        f"<p>{passed}/{len(checks)} checks passed in {total_seconds:.1f} s.</p>",
+        f"<p>{summary_line(checks)} in {total_seconds:.1f} s.</p>",
         *_summary_table(checks),
     ]
     for paper in dict.fromkeys(check.paper for check in checks):
