@@ -53,13 +53,13 @@ def test_bad_arguments():
         sweep(_square, {"x": [1.0]}).column("z")
 
 
-_FAIL_AT = {"x": None}
+_FAIL_ON_CALL = {"n": None}
 _CALLS: list[float] = []
 
 
 def _flaky(*, x):
     _CALLS.append(x)
-    if x == _FAIL_AT["x"]:
+    if len(_CALLS) == _FAIL_ON_CALL["n"]:  # whichever point the scheduler runs third
         raise RuntimeError("interrupted")
     return {"y": 2.0 * x}
 
@@ -67,14 +67,16 @@ def _flaky(*, x):
 def test_interrupted_sweep_resumes_from_its_cache(tmp_path):
     grid = {"x": [0.0, 1.0, 2.0, 3.0, 4.0]}
     reference = sweep(_flaky, grid, scheduler="synchronous")
-    _FAIL_AT["x"] = 3.0
+    _CALLS.clear()
+    _FAIL_ON_CALL["n"] = 3
     try:
         with pytest.raises(RuntimeError, match="interrupted"):
             sweep(_flaky, grid, scheduler="synchronous", cache_dir=tmp_path)
     finally:
-        _FAIL_AT["x"] = None
+        _FAIL_ON_CALL["n"] = None
+    failed = _CALLS[-1]
     done = {json.loads(p.read_text())["x"] for p in tmp_path.glob("point-*.json")}
-    assert done and 3.0 not in done  # finished points were kept, the failed one was not
+    assert done == set(_CALLS[:2]) and failed not in done  # finished points were kept
     _CALLS.clear()
     resumed = sweep(_flaky, grid, scheduler="synchronous", cache_dir=tmp_path)
     assert sorted(_CALLS) == sorted(set(grid["x"]) - done)  # only the missing points ran
