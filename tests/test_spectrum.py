@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -392,10 +394,11 @@ def test_unresolved_weight_is_refused_not_silently_wrong():
     mesh = gp.mesh.interval(-12.0, 12.0, n=20)
     with pytest.raises(InvalidInputError, match=r"not resolved by the mesh.*spurious mode"):
         gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
-    with pytest.warns(AccuracyWarning, match="resolves the weight poorly"):
+    with pytest.warns(AccuracyWarning) as caught:  # poorly resolved, and at round-off
         unchecked = gp.weighted_laplacian_spectrum(
             rho, mesh, k=3, element="P2", max_log_variation=None
         )
+    assert any("resolves the weight poorly" in str(w.message) for w in caught)
     assert unchecked.poincare_constant < 1e-3  # what the check prevents
     fine = gp.weighted_laplacian_spectrum(
         rho, gp.mesh.interval(-12.0, 12.0, n=160), k=3, element="P2"
@@ -418,3 +421,24 @@ def test_nested_dissection_path_gives_the_same_spectrum(monkeypatch):
     assert ordered.system.ordering is not None
     # another elimination order: the same eigenvalues to round-off (backward errors ~1e-15)
     np.testing.assert_allclose(ordered.eigenvalues[1:], reference.eigenvalues[1:], rtol=1e-11)
+
+
+def test_xi_min_near_the_round_off_floor_is_flagged_with_its_error():
+    # 1/2 N(0, 1) + 1/2 N(14, 1): xi_min ~ 8e-11, at the round-off floor of the pencil;
+    # values on 800/1600/3200 P2 cells scatter by ~3%, and the estimate says 1e-2
+    rho = gp.GaussianMixture(means=[[0.0], [14.0]], stds=[1.0, 1.0], weights=[0.5, 0.5])
+    with pytest.warns(AccuracyWarning, match="round-off floor.*estimated relative error"):
+        spec = gp.weighted_laplacian_spectrum(
+            rho, gp.mesh.interval(-12.0, 26.0, n=800), k=3, element="P2"
+        )
+    assert 1e-3 < spec.info["xi_min_error_estimate"] / spec.poincare_constant < 1.0
+    # a well-conditioned case is silent and its estimate tiny
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)
+        easy = gp.weighted_laplacian_spectrum(
+            gp.Gaussian(mean=[0.0], cov=[[1.0]]),
+            gp.mesh.interval(-10.0, 10.0, n=200),
+            k=3,
+            element="P2",
+        )
+    assert easy.info["xi_min_error_estimate"] < 1e-10
