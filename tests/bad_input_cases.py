@@ -94,6 +94,12 @@ def _wgan(**kwargs):
     return WGANMeanField(**(options | kwargs))
 
 
+def _nn():
+    import gan_pde.nn
+
+    return gan_pde.nn
+
+
 def _dual(**kwargs):
     from gan_pde.dual import oscillating_game, simulate
 
@@ -397,5 +403,33 @@ CASES = [
         lambda: _dual(x0=[np.nan]),
         E.InvalidInputError,
         r"x0 must be finite; got \[nan\]",
+    ),
+    Case(
+        "compare.w1",
+        "an empty sample",
+        lambda: __import__("gan_pde.compare").compare.w1(np.array([]), np.array([1.0])),
+        E.InvalidInputError,
+        r"a must hold at least one sample; got shape \(0,\)",
+    ),
+    Case(
+        "compare.mmd",
+        "NaN sample",
+        lambda: __import__("gan_pde.compare").compare.mmd(np.array([[np.nan]]), np.array([[1.0]])),
+        E.InvalidInputError,
+        r"a must be finite; it has 1 non-finite entry",
+    ),
+    Case(
+        "nn.select_device",
+        "unknown device",
+        lambda: _nn().select_device("tpu"),
+        E.InvalidInputError,
+        r"device must be one of \('cpu', 'cuda'\).* got 'tpu'",
+    ),
+    Case(
+        "nn.estimate_poincare_constant",
+        "a single sample",
+        lambda: _nn().estimate_poincare_constant(np.zeros((1, 1))),
+        E.InvalidInputError,
+        r"samples must have shape \(n, d\) with n >= 8 .* got shape \(1, 1\)",
     ),
 ]
