@@ -391,10 +391,12 @@ def _load_json(path: Path) -> Any:
         return SweepResult(records=records, names=names, cached=cached, info=data["info"])
     if isinstance(data, list) and all(isinstance(d, dict) and "claim" in d for d in data):
         from gan_pde.verify.registry import Check
+        from gan_pde.verify.report import FIELDS
 
+        plain = [f for f in FIELDS if f not in ("details", "skipped")]
         return [
             Check(
-                **{k: d.get(k) for k in _CHECK_FIELDS},
+                **{k: d.get(k) for k in plain},
                 details=d.get("details") or {},
                 skipped=d.get("skipped"),
             )
@@ -402,16 +404,3 @@ def _load_json(path: Path) -> Any:
         ]
     msg = f"{path} is neither a sweep nor a verify results.json"
     raise InvalidInputError(msg)
-
-
-_CHECK_FIELDS = (
-    "name",
-    "paper",
-    "reference",
-    "claim",
-    "measured",
-    "expected",
-    "tolerance",
-    "passed",
-    "seconds",
-)
