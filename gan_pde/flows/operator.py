@@ -382,7 +382,9 @@ class LogDiffusionOperator:
         rows = np.repeat(np.arange(n), np.diff(self.pattern.indptr))
         slots = np.flatnonzero(rows == self.pattern.indices)
         self._diagonal_slots = slots[np.argsort(rows[slots])]
-        coordinates = np.ascontiguousarray(self.basis.doflocs.T)
+        # nested dissection for P1 (2x faster at 1e6 dofs); on P2 its separators are thick
+        # and minimum degree is faster
+        coordinates = np.ascontiguousarray(self.basis.doflocs.T) if order == 1 else None
         self._mass_lu = (
             None if self.lumped else factorize_symmetric(self._mass_hat, coordinates=coordinates)
         )

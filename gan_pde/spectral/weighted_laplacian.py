@@ -335,7 +335,11 @@ def weighted_laplacian_spectrum(
         msg = f"k={k} is larger than the number of degrees of freedom ({basis.N}) of the mesh"
         raise InvalidInputError(msg)
     chosen = _choose_method(method, basis.N, mesh.dim())
-    if chosen == "shift-invert" and basis.N >= NESTED_DISSECTION_MIN_SIZE:
+    if (
+        chosen == "shift-invert"
+        and element_order(element) == 1
+        and basis.N >= NESTED_DISSECTION_MIN_SIZE
+    ):
         # the fill-reducing ordering needs only the sparsity graph: compute it on the
         # second core while the matrices are assembled (numpy's sorts release the GIL)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -456,7 +460,9 @@ def _solve_shift_invert(system: WeightedSystem, k: int, tol: float):
         return _solve_dense(system, k, tol)
     sigma = _shift(system)
     shifted = (system.stiffness + sigma * system.mass).tocsc()
-    lu = factorize_symmetric(shifted, coordinates=system.dof_coordinates, perm=system.ordering)
+    # nested dissection (system.ordering) for P1 only: on P2 its separators are thick and
+    # minimum degree factorises faster (1e5 dofs: 0.57 s against 1.04 s)
+    lu = factorize_symmetric(shifted, perm=system.ordering)
     op_inv = spla.LinearOperator(shifted.shape, matvec=lu.solve, dtype=float)
     try:
         values, vectors = spla.eigsh(
