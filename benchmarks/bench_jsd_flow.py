@@ -18,6 +18,7 @@ Three parts, BLAS on one thread (threadpoolctl), results to
 
     python benchmarks/bench_jsd_flow.py                  # ~8 minutes on 2 cores
     python benchmarks/bench_jsd_flow.py --accuracy-2d    # only the 2D comparison
+    python benchmarks/bench_jsd_flow.py --steps-1e6      # only 2D 1e6 dofs: ND vs MMD
 """
 
 from __future__ import annotations
@@ -61,10 +62,14 @@ def mesh(dim: int, cells: int):
     return gp.mesh.rectangle((a, b), (a, b), n=(cells, cells))
 
 
-def timed_steps(dim: int, cells: int, steps: int, *, fresh: bool = False) -> dict:
+def timed_steps(
+    dim: int, cells: int, steps: int, *, fresh: bool = False, dissection: bool = True
+) -> dict:
     flow = JSDFlow(TARGET[dim], START[dim], mesh(dim, cells))
     if fresh:
         flow.operator._linear_solver = operator_module._solve
+    elif not dissection:  # the minimum-degree ordering of SuperLU instead (baseline)
+        flow.operator._linear_solver.coordinates = None
     stamps = [time.perf_counter()]
     traj = flow.solve(steps * 0.01, 0.01, callback=lambda *_: stamps.append(time.perf_counter()))
     per_step = np.diff(stamps)
@@ -74,6 +79,7 @@ def timed_steps(dim: int, cells: int, steps: int, *, fresh: bool = False) -> dic
         "n_dofs": flow.operator.n_dofs,
         "steps": steps,
         "fresh_factorisation": fresh,
+        "nested_dissection": dissection and not fresh,
         "seconds_per_step_median": statistics.median(per_step),
         "newton_per_step_mean": float(traj.newton_iterations.mean()),
         "newton_per_step_max": int(traj.newton_iterations.max()),
@@ -205,6 +211,17 @@ def accuracy(dim: int) -> dict:
 
 def main() -> None:
     out = Path(__file__).parent / "results" / "jsd_flow.json"
+    if "--steps-1e6" in sys.argv:
+        # re-run only the 2D 1e6-dof step timing, nested dissection against minimum degree
+        results = json.loads(out.read_text(encoding="utf-8"))
+        with threadpool_limits(1):
+            results["steps_1e6"] = [
+                timed_steps(2, 999, 3),
+                timed_steps(2, 999, 3, dissection=False),
+            ]
+        print(json.dumps(results["steps_1e6"], indent=1))
+        out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        return
     if "--accuracy-2d" in sys.argv:
         # re-run only the 2D time-to-accuracy comparison, keeping the other parts
         results = json.loads(out.read_text(encoding="utf-8"))
