@@ -14,8 +14,8 @@ dim    element  solver        measured bytes / dof
 =====  =======  ============  =====================
 
 :data:`BYTES_PER_DOF` rounds these up (sparse LU fill grows slowly with the size in 2D).
-On a 24 GB machine this puts the largest spectrum at about 4e6 dofs in 1D/2D and 1.2e6 in
-3D; a request beyond the memory available now raises
+On a 24 GB machine this puts the largest spectrum at about 4.8e6 dofs in 1D/2D and 1.5e6
+in 3D (less what the system itself uses); a request beyond the memory available now raises
 :class:`~gan_pde.errors.InsufficientMemoryError` before any allocation.
 """
 
