@@ -133,6 +133,36 @@ def _log_from_white(z: np.ndarray, log_norm: float) -> np.ndarray:
     return log_norm - 0.5 * np.sum(z * z, axis=0)
 
 
+#: Up to this dimension :func:`_gaussian_log` substitutes forward by hand, one coordinate
+#: at a time over all points: 3–4× faster than LAPACK's triangular solve on (d, n) right-
+#: hand sides with d ≤ 3 (n = 8e6 2D points: 0.04 s against 0.13 s), where the cost is
+#: memory traffic and the points' transposition.
+_SMALL_DIM = 4
+
+
+def _gaussian_log(points: np.ndarray, mean: np.ndarray, chol: np.ndarray, log_norm: float):
+    r""":math:`\ln\mathcal N(x; m, LL^\top) = c - \tfrac12\lvert L^{-1}(x - m)\rvert^2`
+    for points of shape (n, d)."""
+    d = chol.shape[0]
+    if d > _SMALL_DIM:
+        return _log_from_white(_whiten(points - mean, chol), log_norm)
+    white = []
+    squares = None
+    for i in range(d):
+        z = points[:, i] - mean[i]
+        for j in range(i):
+            z -= chol[i, j] * white[j]
+        z /= chol[i, i]
+        white.append(z)
+        if squares is None:
+            squares = z * z
+        else:
+            squares += z * z
+    squares *= -0.5
+    squares += log_norm
+    return squares
+
+
 def _grad_from_white(z: np.ndarray, chol: np.ndarray) -> np.ndarray:
     r"""Gaussian score :math:`-\Sigma^{-1}(x-m) = -L^{-T}z`, shape ``(n, d)``."""
     return -scipy.linalg.solve_triangular(chol, z, lower=True, trans="T").T
@@ -273,8 +303,7 @@ class Gaussian(Density):
         return self._cov
 
     def log_pdf(self, x: ArrayLike) -> np.ndarray:
-        z = _whiten(as_points(x, self.dim) - self._mean, self._chol)
-        return _log_from_white(z, self._log_norm)
+        return _gaussian_log(as_points(x, self.dim), self._mean, self._chol, self._log_norm)
 
     def grad_log_pdf(self, x: ArrayLike) -> np.ndarray:
         z = _whiten(as_points(x, self.dim) - self._mean, self._chol)
@@ -440,8 +469,8 @@ class GaussianMixture(Density):
         so that the sum over the few components runs over contiguous rows)."""
         terms = np.empty((self.n_components, pts.shape[0]))
         for k in range(self.n_components):
-            z = _whiten(pts - self._means[k], self._chols[k])
-            terms[k] = self._log_weights[k] + _log_from_white(z, self._log_norms[k])
+            terms[k] = _gaussian_log(pts, self._means[k], self._chols[k], self._log_norms[k])
+            terms[k] += self._log_weights[k]
         return terms
 
     def log_pdf(self, x: ArrayLike) -> np.ndarray:

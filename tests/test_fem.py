@@ -21,6 +21,7 @@ from gan_pde.fem import (
     make_basis,
     mass,
     newton,
+    quadrature_points,
     weighted_mass,
     weighted_stiffness,
 )
@@ -305,8 +306,40 @@ def test_p1_simplex_fast_assembly_equals_scikit_fem(mesh):
     relative = np.exp(forms.log_density_at_quadrature(rho, basis))
     k = forms.weighted_stiffness.coo_data(basis, rho=relative)
     m = forms.weighted_mass.coo_data(basis, rho=relative)
-    rows, cols, k_data, m_data = forms._p1_simplex_entries(basis, relative)
+    geometry = forms._simplex_geometry(mesh, (basis.X, basis.W))
+    nqp = basis.X.shape[1]
+    points = geometry.points.reshape(nqp, -1, dim).transpose(1, 0, 2).reshape(-1, dim)
+    np.testing.assert_allclose(points, quadrature_points(basis), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(geometry.volume[:, None] * geometry.weights, basis.dx, rtol=1e-13)
+    # unit scaling: the real and imaginary parts are the raw K and M entries
+    ones = np.ones(geometry.dofs.shape)
+    rows, cols, data = forms._p1_simplex_entries(geometry, relative.T, ones)
     assert np.array_equal(rows, k.indices[0]) and np.array_equal(cols, k.indices[1])
     # the same sums in another order: round-off of the entries' size
-    np.testing.assert_allclose(k_data, k.data, rtol=0, atol=1e-14 * np.abs(k.data).max())
-    np.testing.assert_allclose(m_data, m.data, rtol=0, atol=1e-14 * np.abs(m.data).max())
+    np.testing.assert_allclose(data.real, k.data, rtol=0, atol=1e-14 * np.abs(k.data).max())
+    np.testing.assert_allclose(data.imag, m.data, rtol=0, atol=1e-14 * np.abs(m.data).max())
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_p1_fast_path_assembles_the_same_scaled_system(dim, monkeypatch):
+    """The P1 kernel against scikit-fem's generic assembly of the same log-scaled pencil."""
+    from gan_pde.fem import forms
+
+    mesh = {
+        1: gp.mesh.interval(-5.0, 5.0, n=40),
+        2: gp.mesh.rectangle((-4.0, 4.0), (-3.0, 5.0), n=(9, 11)),
+        3: gp.mesh.box((-3.0, 3.0), (-3.0, 3.0), (-3.0, 3.0), n=(4, 3, 5)),
+    }[dim]
+    rho = gp.GaussianMixture(
+        means=[np.full(dim, -1.0), np.full(dim, 1.5)], stds=[0.8, 1.1], weights=[0.3, 0.7]
+    )
+    basis = make_basis(mesh, "P1")
+    fast = assemble_weighted(rho, basis)
+    monkeypatch.setattr(forms, "_is_p1_simplex", lambda basis: False)
+    generic = assemble_weighted(rho, basis)
+    for a, b in ((fast.stiffness, generic.stiffness), (fast.mass, generic.mass)):
+        # equal sums in another order: round-off relative to the largest entry
+        assert abs(a - b).max() <= 1e-13 * abs(b).max()
+    np.testing.assert_array_equal(fast.log_scale, generic.log_scale)
+    np.testing.assert_allclose(fast.cell_log_variation, generic.cell_log_variation, atol=1e-12)
+    np.testing.assert_array_equal(fast.dof_coordinates, generic.dof_coordinates)

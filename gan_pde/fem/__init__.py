@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gan_pde.fem.basis import ELEMENT_NAMES, element_order, make_basis, quadrature_points
+from gan_pde.fem.basis import (
+    ELEMENT_NAMES,
+    element_order,
+    make_basis,
+    quadrature_points,
+    quadrature_rule,
+)
 from gan_pde.fem.forms import (
     WeightedSystem,
     assemble_weighted,
@@ -33,6 +39,7 @@ __all__ = [
     "log_density_at_quadrature",
     "make_basis",
     "quadrature_points",
+    "quadrature_rule",
     "weighted_mass",
     "weighted_stiffness",
 ]

@@ -7,7 +7,13 @@ import skfem
 
 from gan_pde.errors import InvalidInputError
 
-__all__ = ["ELEMENT_NAMES", "element_order", "make_basis", "quadrature_points"]
+__all__ = [
+    "ELEMENT_NAMES",
+    "element_order",
+    "make_basis",
+    "quadrature_points",
+    "quadrature_rule",
+]
 
 #: Accepted element names.  On quadrilaterals/hexahedra "P1"/"P2" mean the tensor-product
 #: elements Q1/Q2 (the same polynomial degree per direction).
@@ -66,9 +72,17 @@ def make_basis(
             "scikit-fem MeshLine1, MeshTri1, MeshQuad1, MeshTet1 or MeshHex1"
         )
         raise InvalidInputError(msg)
+    return skfem.Basis(mesh, elem, quadrature=quadrature_rule(mesh, element, intorder=intorder))
+
+
+def quadrature_rule(
+    mesh: skfem.Mesh, element: str = "P1", *, intorder: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reference quadrature ``(X, W)`` that :func:`make_basis` uses (degree ``2·p + 1``
+    unless ``intorder`` is given), without building the basis."""
     if intorder is None:
-        intorder = 2 * order + 1
-    return skfem.Basis(mesh, elem, intorder=intorder)
+        intorder = 2 * element_order(element) + 1
+    return skfem.quadrature.get_quadrature(mesh.refdom, intorder)
 
 
 def quadrature_points(basis: skfem.CellBasis) -> np.ndarray:

@@ -127,45 +127,114 @@ class WeightedSystem:
 _P1_SIMPLEX = (skfem.ElementLineP1, skfem.ElementTriP1, skfem.ElementTetP1)
 
 
+def _is_p1_simplex_mesh(mesh: skfem.Mesh) -> bool:
+    """An affine simplex mesh (not a subclass with curved cells, e.g. ``MeshTri2``)."""
+    return type(mesh) in (skfem.MeshLine1, skfem.MeshTri1, skfem.MeshTet1)
+
+
 def _is_p1_simplex(basis: skfem.CellBasis) -> bool:
-    return type(basis.elem) in _P1_SIMPLEX and isinstance(
-        basis.mesh, (skfem.MeshLine1, skfem.MeshTri1, skfem.MeshTet1)
+    return type(basis.elem) in _P1_SIMPLEX and _is_p1_simplex_mesh(basis.mesh)
+
+
+@dataclass(frozen=True)
+class _SimplexGeometry:
+    """What the P1 weighted forms need of an affine simplex mesh, computed from its
+    vertices alone (no scikit-fem basis): cell dofs, basis gradients, quadrature."""
+
+    dofs: np.ndarray  # (d + 1, nelems) vertex indices, scikit-fem's local order
+    grads: np.ndarray  # (d + 1, nelems, d) constant P1 gradients
+    volume: np.ndarray  # (nelems,) |det J|
+    weights: np.ndarray  # (nqp,) reference quadrature weights
+    values: np.ndarray  # (d + 1, nqp) P1 basis (barycentric coordinates) at the points
+    points: np.ndarray  # (nqp * nelems, d) global quadrature points, point-major
+
+
+def _simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> _SimplexGeometry:
+    r"""Geometry of the affine map :math:`x = p_0 + J\hat x` of every cell, vectorised.
+
+    With :math:`J = [p_1 - p_0, \dots, p_d - p_0]` the reference P1 functions are
+    :math:`\hat\phi_0 = 1 - \sum_k \hat x_k` and :math:`\hat\phi_k = \hat x_k`, so
+    :math:`\nabla\phi_k` is row k − 1 of :math:`J^{-1}` and
+    :math:`\nabla\phi_0 = -\sum_k\nabla\phi_k`; the inverse is the adjugate over the
+    determinant (d ≤ 3).  The same numbers as scikit-fem's ``CellBasis`` (tested), without
+    its per-quadrature-point arrays, so it can run while the basis is built elsewhere.
+    The quadrature points are listed point-major (all cells' first point, then the
+    second...), so every array here is contiguous per local index.
+    """
+    X, W = rule
+    dim = mesh.dim()
+    dofs = np.asarray(mesh.t)
+    corners = mesh.p.T[dofs]  # (d + 1, nelems, d)
+    columns = corners[1:] - corners[0]  # column k of J: p_{k+1} - p_0, shape (nelems, d)
+    if dim == 1:
+        det = columns[0][:, 0]
+        inverse = [(1.0 / det)[:, None]]
+    elif dim == 2:
+        (a, c), (b, d) = columns[0].T, columns[1].T  # J = [[a, b], [c, d]]
+        det = a * d - b * c
+        inverse = [np.stack([d, -b], axis=1) / det[:, None], np.stack([-c, a], axis=1)]
+        inverse[1] /= det[:, None]
+    else:
+        crossed = [np.cross(columns[(k + 1) % 3], columns[(k + 2) % 3]) for k in range(3)]
+        det = np.einsum("ea,ea->e", columns[0], crossed[0])
+        inverse = [row / det[:, None] for row in crossed]  # row k: (c_{k+1} x c_{k+2}) / det
+    grads = np.empty((dim + 1, *corners.shape[1:]))
+    grads[1:] = inverse
+    grads[0] = -grads[1:].sum(axis=0)
+    values = np.vstack([1.0 - X.sum(axis=0), X])  # (d + 1, nqp)
+    points = np.empty((X.shape[1], *corners.shape[1:]))
+    for q in range(X.shape[1]):
+        points[q] = values[0, q] * corners[0]
+        for v in range(1, dim + 1):
+            points[q] += values[v, q] * corners[v]
+    return _SimplexGeometry(
+        dofs=dofs,
+        grads=grads,
+        volume=np.abs(det),
+        weights=np.asarray(W, dtype=float),
+        values=values,
+        points=points.reshape(-1, dim),
     )
 
 
 def _p1_simplex_entries(
-    basis: skfem.CellBasis, rho: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""Raw COO entries of the weighted K and M for P1 on simplices, in scikit-fem's order.
+    geometry: _SimplexGeometry, relative: np.ndarray, half: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Raw COO entries of the scaled weighted K and M for P1 on simplices, as
+    :math:`\tilde K + i\tilde M`, in scikit-fem's order.
 
     On an affine simplex the P1 gradients are constant per cell and the basis values at
-    the quadrature points are the same on every cell, so with :math:`w_{eq}` = ρ times the
-    quadrature weight:
+    the quadrature points are the same on every cell, so with :math:`w_{eq}` =
+    :math:`e^{\ln\rho(x_q) - c_e}` (``relative``, point-major) times the quadrature
+    weight and :math:`a_{ie}` = ``half``:
 
     .. math::
 
-        K^e_{ij} = \Bigl(\sum_q w_{eq}\Bigr)\nabla\phi_i\cdot\nabla\phi_j, \qquad
-        M^e_{ij} = \sum_q w_{eq}\,\hat\phi_i(q)\hat\phi_j(q),
+        \tilde K^e_{ij} = a_{ie}a_{je}\Bigl(\sum_q w_{eq}\Bigr)\nabla\phi_i\cdot\nabla\phi_j,
+        \qquad \tilde M^e_{ij} = a_{ie}a_{je}\sum_q w_{eq}\,\hat\phi_i(q)\hat\phi_j(q),
 
-    one weighted sum and one small matrix product per cell instead of a form evaluation
-    at every quadrature point (the same numbers as ``coo_data`` up to round-off).
+    one weighted sum and one small product per cell instead of a form evaluation at every
+    quadrature point (the same numbers as ``coo_data`` up to round-off).  Both are
+    symmetric in (i, j), so each pair is computed once, straight into one complex array
+    (one COO → CSR conversion serves both matrices).
     """
-    weights = rho * basis.dx  # (nelems, nqp)
-    total = weights.sum(axis=1)
-    n = basis.Nbfun
-    grads = np.stack([basis.basis[i][0].grad[:, :, 0] for i in range(n)])  # (n, d, nelems)
-    values = np.stack([np.asarray(basis.basis[i][0])[0] for i in range(n)])  # (n, nqp)
-    dofs = basis.element_dofs
+    weights = relative * (geometry.weights[:, None] * geometry.volume[None, :])  # (nqp, ne)
+    total = weights.sum(axis=0)
+    grads, values, dofs = geometry.grads, geometry.values, geometry.dofs
+    n, nelems = dofs.shape
     # entry [j, i, e] couples row dofs[i, e] with column dofs[j, e] (scikit-fem's order)
-    k_data = np.empty((n, n, basis.nelems))
-    m_data = np.empty((n, n, basis.nelems))
+    data = np.empty((n, n, nelems), dtype=complex)
     for j in range(n):
-        for i in range(n):
-            k_data[j, i] = total * (grads[i] * grads[j]).sum(axis=0)
-            m_data[j, i] = weights @ (values[i] * values[j])
-    rows = np.broadcast_to(dofs[None, :, :], (n, n, basis.nelems))
-    cols = np.broadcast_to(dofs[:, None, :], (n, n, basis.nelems))
-    return rows.ravel(), cols.ravel(), k_data.ravel(), m_data.ravel()
+        for i in range(j, n):
+            scale = half[i] * half[j]
+            data.real[j, i] = total * np.einsum("ea,ea->e", grads[i], grads[j]) * scale
+            data.imag[j, i] = ((values[i] * values[j]) @ weights) * scale
+            if i != j:
+                data[i, j] = data[j, i]
+    index = dofs.astype(np.int32 if dofs.max(initial=0) < 2**31 - 1 else np.int64)
+    rows = np.broadcast_to(index[None, :, :], (n, n, nelems))
+    cols = np.broadcast_to(index[:, None, :], (n, n, nelems))
+    return rows.ravel(), cols.ravel(), data.ravel()
 
 
 def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSystem:
@@ -188,36 +257,66 @@ def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSyste
     >>> system.mass.shape
     (51, 51)
     """
+    if _is_p1_simplex(basis):
+        return _assemble_p1_simplex(density, basis.mesh, (basis.X, basis.W))
     log_qp = log_density_at_quadrature(density, basis)
-    dof_points = np.ascontiguousarray(basis.doflocs.T)
+    relative = np.exp(log_qp - log_qp.max(axis=1)[:, None])  # (nelems, nqp)
+    k_coo = weighted_stiffness.coo_data(basis, rho=relative)
+    m_coo = weighted_mass.coo_data(basis, rho=relative)
+    shift = log_qp.max(axis=1)
+    ell, half = _dof_scaling(density, basis.doflocs, basis.element_dofs, shift)
+    # coo_data lists the entries as (local j, local i, element), element fastest
+    factor = (half[None, :, :] * half[:, None, :]).ravel()
+    data = k_coo.data * factor + 1j * (m_coo.data * factor)
+    return _system((data, k_coo.indices), ell, shift - log_qp.min(axis=1), basis.doflocs.T.copy())
+
+
+def _assemble_p1_simplex(
+    density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]
+) -> WeightedSystem:
+    """:func:`assemble_weighted` for P1 on an affine simplex mesh, from the mesh and the
+    quadrature rule alone (so that the scikit-fem basis can be built concurrently)."""
+    geometry = _simplex_geometry(mesh, rule)
+    log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
+    _check_log_density(log_qp, geometry.points, "quadrature point")
+    log_qp = log_qp.reshape(rule[1].size, -1)  # (nqp, nelems)
+    shift = log_qp.max(axis=0)
+    ell, half = _dof_scaling(density, mesh.p, geometry.dofs, shift)
+    rows, cols, data = _p1_simplex_entries(geometry, np.exp(log_qp - shift), half)
+    return _system(
+        (data, (rows, cols)), ell, shift - log_qp.min(axis=0), np.ascontiguousarray(mesh.p.T)
+    )
+
+
+def _dof_scaling(
+    density: Density, doflocs: np.ndarray, element_dofs: np.ndarray, shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`\ell_i = \ln\rho(x_i)` at the dofs and the per-cell factors
+    :math:`a_{ie} = e^{(c_e - \ell_i)/2}`.
+
+    The scaling :math:`e^{c_e - (\ell_i + \ell_j)/2}` of entry (i, j) of cell e is
+    :math:`a_{ie}a_{je}`: one exponential per local dof instead of one per entry
+    (:math:`|c_e - \ell_i|` is at most the variation of ln ρ over the cell, so no overflow).
+    """
+    dof_points = np.ascontiguousarray(doflocs.T)
     ell = np.asarray(density.log_pdf(dof_points), dtype=float)
     _check_log_density(ell, dof_points, "degree of freedom")
+    return ell, np.exp(0.5 * (shift[None, :] - ell[element_dofs]))
 
-    shift = log_qp.max(axis=1)
-    relative = np.exp(log_qp - shift[:, None])
-    if _is_p1_simplex(basis):
-        rows, cols, k_data, m_data = _p1_simplex_entries(basis, relative)
-    else:
-        k_coo = weighted_stiffness.coo_data(basis, rho=relative)
-        m_coo = weighted_mass.coo_data(basis, rho=relative)
-        rows, cols = k_coo.indices
-        k_data, m_data = k_coo.data, m_coo.data
-    # both orderings list the raw entries as (local j, local i, element): element fastest.
-    # The scaling e^{c_e - (l_i + l_j)/2} of entry (i, j) of cell e is a_ie a_je with
-    # a_ie = e^{(c_e - l_i)/2}: one exponential per local dof instead of one per entry
-    # (|c_e - l_i| is at most the variation of ln rho over the cell, so no overflow).
-    half = np.exp(0.5 * (shift[None, :] - ell[basis.element_dofs]))  # (Nbfun, nelems)
-    factor = (half[None, :, :] * half[:, None, :]).ravel()
-    # one COO -> CSR conversion (a sort of all entries) for both matrices: K + iM
-    both = sp.csr_matrix(
-        (k_data * factor + 1j * (m_data * factor), (rows, cols)), shape=(basis.N, basis.N)
-    )
+
+def _system(
+    coo: tuple, ell: np.ndarray, variation: np.ndarray, dof_points: np.ndarray
+) -> WeightedSystem:
+    r"""The WeightedSystem of complex COO entries :math:`\tilde K + i\tilde M`: one
+    COO → CSR conversion (a sort of all entries) for both matrices."""
+    n = ell.size
+    both = sp.csr_matrix(coo, shape=(n, n))
     stiffness = sp.csr_matrix((both.data.real.copy(), both.indices, both.indptr), both.shape)
     mass = sp.csr_matrix((both.data.imag.copy(), both.indices, both.indptr), both.shape)
     return WeightedSystem(
         stiffness=stiffness,
         mass=mass,
         log_scale=ell,
-        cell_log_variation=shift - log_qp.min(axis=1),
+        cell_log_variation=variation,
         dof_coordinates=dof_points,
     )

@@ -85,50 +85,62 @@ def nested_dissection(
             f"of shape {shape} and coordinates of shape {points.shape}"
         )
         raise InvalidInputError(msg)
-    off = rows != cols
-    rows, cols = np.asarray(rows[off], dtype=np.int64), np.asarray(cols[off], dtype=np.int64)
+    # each undirected coupling once (the graph is structurally symmetric), as int32
+    index_type = np.int32 if n < 2**31 else np.int64
+    upper = rows < cols
+    rows = np.asarray(rows[upper], dtype=index_type)
+    cols = np.asarray(cols[upper], dtype=index_type)
 
     domain = np.zeros(n, dtype=np.int64)  # position code of the current domain at depth
     depth = np.zeros(n, dtype=np.int64)  # depth of the tree node a vertex belongs to
     active = np.ones(n, dtype=bool)  # still in a domain that may be split
+    # The active vertices sorted by domain, and the couplings inside one active domain:
+    # both are carried from level to level (a split keeps the first sorted, and a coupling
+    # leaves for good once it crosses a split or touches a separator or a leaf), so no
+    # level re-sorts the vertices or re-gathers the domain codes of all couplings.
+    idx = np.arange(n)
+    dom = domain[idx]
     level = 0
-    while active.any() and level < _DEPTH_BITS:
-        idx = np.flatnonzero(active)
-        dom = domain[idx]
-        order = np.argsort(dom, kind="stable")
-        idx, dom = idx[order], dom[order]
+    while idx.size and level < _DEPTH_BITS:
         starts = np.flatnonzero(np.r_[True, dom[1:] != dom[:-1]])
         sizes = np.diff(np.r_[starts, idx.size])
         # domains at or below the leaf size stop here
         small = np.repeat(sizes <= leaf_size, sizes)
-        active[idx[small]] = False
-        keep = ~small
-        idx, dom = idx[keep], dom[keep]
-        if idx.size == 0:
-            break
-        starts = np.flatnonzero(np.r_[True, dom[1:] != dom[:-1]])
-        sizes = np.diff(np.r_[starts, idx.size])
+        if small.any():
+            active[idx[small]] = False
+            idx, dom = idx[~small], dom[~small]
+            alive = active[rows]
+            rows, cols = rows[alive], cols[alive]
+            if idx.size == 0:
+                break
+            starts = np.flatnonzero(np.r_[True, dom[1:] != dom[:-1]])
+            sizes = np.diff(np.r_[starts, idx.size])
         # longest bounding-box side of every domain
         pts = points[idx]
         extent = np.maximum.reduceat(pts, starts, axis=0) - np.minimum.reduceat(pts, starts, axis=0)
         axis = np.repeat(np.argmax(extent, axis=1), sizes)
         along = pts[np.arange(idx.size), axis]
         # rank of every vertex inside its domain along that side: lower half = left
-        order = np.lexsort((along, dom))
+        # (ties broken by vertex number)
+        order = np.lexsort((idx, along, dom))
         idx, dom = idx[order], dom[order]
         rank = np.arange(idx.size) - np.repeat(starts, sizes)
         left = np.zeros(n, dtype=bool)
         left[idx] = rank < np.repeat(sizes // 2, sizes)
         # separator: left vertices with a neighbour in the right half of the same domain
-        inside = active[rows] & active[cols] & (domain[rows] == domain[cols])
-        crossing = inside & left[rows] & ~left[cols]
+        left_row, left_col = left[rows], left[cols]
+        crossing = left_row != left_col
         separator = np.zeros(n, dtype=bool)
-        separator[rows[crossing]] = True
-        sep = idx[separator[idx]]
-        active[sep] = False  # separators stay at this depth, in this domain's tree node
-        rest = idx[~separator[idx]]
-        domain[rest] = 2 * domain[rest] + (~left[rest]).astype(np.int64)
-        depth[rest] = level + 1
+        separator[np.where(left_row, rows, cols)[crossing]] = True
+        in_separator = separator[idx]
+        active[idx[in_separator]] = False  # separators stay at this depth, in this node
+        idx, dom = idx[~in_separator], dom[~in_separator]
+        right = ~left[idx]
+        dom = 2 * dom + right  # sorted still: the left half precedes the right one
+        domain[idx] = dom
+        depth[idx] = level + 1
+        stay = ~crossing & ~separator[rows] & ~separator[cols]
+        rows, cols = rows[stay], cols[stay]
         level += 1
     # post-order of the tree: key (end of the leaf range covered, deeper first)
     range_end = (domain + 1) << (_DEPTH_BITS - depth)

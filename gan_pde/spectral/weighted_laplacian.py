@@ -38,8 +38,13 @@ from gan_pde.errors import (
     NotConvergedError,
     NumericalBreakdownError,
 )
-from gan_pde.fem.basis import element_order, make_basis
-from gan_pde.fem.forms import WeightedSystem, assemble_weighted
+from gan_pde.fem.basis import element_order, make_basis, quadrature_rule
+from gan_pde.fem.forms import (
+    WeightedSystem,
+    _assemble_p1_simplex,
+    _is_p1_simplex_mesh,
+    assemble_weighted,
+)
 from gan_pde.fem.function import FEMFunction
 from gan_pde.fem.linalg import (
     NESTED_DISSECTION_MIN_SIZE,
@@ -330,25 +335,11 @@ def weighted_laplacian_spectrum(
     _validate_arguments(density, mesh, k, method, tol)
     start = time.perf_counter()
     require_solve_memory(mesh, element, "a spectrum")
-    basis = make_basis(mesh, element)
+    basis, system = _basis_and_system(density, mesh, element, method)
     if k > basis.N:
         msg = f"k={k} is larger than the number of degrees of freedom ({basis.N}) of the mesh"
         raise InvalidInputError(msg)
     chosen = _choose_method(method, basis.N, mesh.dim())
-    if (
-        chosen == "shift-invert"
-        and element_order(element) == 1
-        and basis.N >= NESTED_DISSECTION_MIN_SIZE
-    ):
-        # the fill-reducing ordering needs only the sparsity graph: compute it on the
-        # second core while the matrices are assembled (numpy's sorts release the GIL)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            graph = element_couplings(basis.element_dofs, basis.N)
-            ordering = pool.submit(symmetric_ordering, graph, basis.doflocs.T)
-            system = assemble_weighted(density, basis)
-            system = dataclasses.replace(system, ordering=ordering.result())
-    else:
-        system = assemble_weighted(density, basis)
     assembly_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -405,6 +396,36 @@ def weighted_laplacian_spectrum(
         residuals=residuals,
         info=info,
     )
+
+
+def _basis_and_system(
+    density: Density, mesh: skfem.Mesh, element: str, method: str
+) -> tuple[skfem.CellBasis, WeightedSystem]:
+    """The basis and the assembled pencil, using both cores for P1 on simplices.
+
+    There the matrices need only the mesh (:func:`~gan_pde.fem.forms.assemble_weighted`'s
+    P1 kernel), so the second core computes the fill-reducing ordering (from the sparsity
+    graph, known before assembly) and then builds scikit-fem's basis, while the first
+    assembles; numpy's sorts and array operations release the GIL.
+    """
+    n, dim = mesh.nvertices, mesh.dim()
+    if not (element_order(element) == 1 and _is_p1_simplex_mesh(mesh)):
+        basis = make_basis(mesh, element)
+        return basis, assemble_weighted(density, basis)
+    nested = _choose_method(method, n, dim) == "shift-invert" and n >= NESTED_DISSECTION_MIN_SIZE
+
+    def background() -> tuple[np.ndarray | None, skfem.CellBasis]:
+        ordering = None
+        if nested:
+            graph = element_couplings(mesh.t, n)
+            ordering = symmetric_ordering(graph, mesh.p.T)
+        return ordering, make_basis(mesh, element)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(background)
+        system = _assemble_p1_simplex(density, mesh, quadrature_rule(mesh, element))
+        ordering, basis = pending.result()
+    return basis, dataclasses.replace(system, ordering=ordering)
 
 
 def _validate_arguments(density: Density, mesh: skfem.Mesh, k: int, method: str, tol: float):
