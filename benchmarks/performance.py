@@ -1,7 +1,7 @@
 """Issue 10's table of targets against measurements: ``docs/performance.md`` from one command.
 
     python benchmarks/performance.py          # render the table from benchmarks/results/
-    python benchmarks/performance.py --run    # re-run the measurements first (~20 minutes)
+    python benchmarks/performance.py --run    # re-run the measurements first (~25 minutes)
 
 Every number comes from a JSON file written by a benchmark script of this folder, which
 measures gan_pde and its baseline side by side in the same run (medians, BLAS on one
@@ -9,16 +9,25 @@ thread).  ``--run`` re-runs the parts the targets need:
 
 * ``bench_spectrum.py --sizes 1e6 --elements P1 --no-lobpcg --repeat-1e6 3``,
 * ``bench_jsd_flow.py --steps-1e6``,
-* ``bench_meanfield.py``, ``bench_nn.py`` and ``bench_poincare_nn.py``.
+* ``bench_meanfield.py``, ``bench_nn.py`` and ``bench_poincare_nn.py``,
+* ``bench_memory.py`` (peak memory and time against size, one fresh process per size).
 
-The fitted exponents are least-squares slopes of log(time) against log(size).
+The fitted exponents are least-squares slopes of log(time) or log(memory) against
+log(size) (:func:`fit_power_law`); the largest size that fits in 24 GB is extrapolated from
+the fitted memory law (:func:`largest_size`).  The page shows two figures,
+``img/scaling_time.png`` and ``img/scaling_memory.png``, which are not committed: the MkDocs
+hook ``docs/hooks/performance_plots.py`` adds the PNG bytes of :func:`figures` to the site
+at build time.  Without ``results/memory.json`` the page is rendered without the memory
+figure and columns.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +36,15 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 OUT = HERE.parent / "docs" / "performance.md"
 
+#: Memory of the machine the issue asks about (bytes).
+MEMORY = 24e9
+#: A size enters the memory fit when its net peak RSS (peak minus the RSS after imports) is
+#: at least this fraction of that baseline (about 90 MB; it varies by < 1 % between
+#: processes, so 10 % is far above the noise of the subtraction).
+WELL_ABOVE = 0.1
+TIME_FIGURE = "img/scaling_time.png"
+MEMORY_FIGURE = "img/scaling_memory.png"
+
 RUNS = [
     ["bench_spectrum.py", "--sizes", "1e6", "--elements", "P1", "--no-lobpcg",
      "--repeat-1e6", "3", "--out", str(RESULTS / "spectrum_2d_1e6_p1.json")],
@@ -34,15 +52,86 @@ RUNS = [
     ["bench_meanfield.py"],
     ["bench_nn.py"],
     ["bench_poincare_nn.py"],
+    ["bench_memory.py"],
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Series:
+    """One solver's measurements against size: times and, from bench_memory.py, memory."""
+
+    label: str
+    unit: str
+    sizes: np.ndarray
+    times: np.ndarray
+    net_bytes: np.ndarray | None = None
+    baseline_bytes: float = 0.0
+    timed: str = ""
+    methods: tuple[str, ...] = ()
 
 
 def _load(name: str) -> dict:
     return json.loads((RESULTS / name).read_text(encoding="utf-8"))
 
 
-def _slope(sizes, times) -> float:
-    return float(np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(times)), 1)[0])
+def fit_power_law(sizes, values) -> tuple[float, float]:
+    """Least-squares fit of ``values ≈ c · sizes^p`` in log-log: returns ``(p, c)``.
+
+    Examples
+    --------
+    >>> p, c = fit_power_law([1e3, 1e4, 1e5], [2e-3, 2e-2, 2e-1])
+    >>> round(p, 12), round(c, 12)
+    (1.0, 2e-06)
+    """
+    p, log_c = np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(values, float)), 1)
+    return float(p), float(np.exp(log_c))
+
+
+def largest_size(
+    exponent: float, prefactor: float, *, baseline_bytes: float = 0.0, memory: float = MEMORY
+) -> float:
+    """Size N at which ``baseline_bytes + prefactor · N^exponent`` reaches ``memory``.
+
+    Examples
+    --------
+    >>> largest_size(1.0, 1e3, baseline_bytes=1e9, memory=2e9)
+    1000000.0
+    """
+    return float(((memory - baseline_bytes) / prefactor) ** (1.0 / exponent))
+
+
+def memory_fit(series: Series) -> tuple[float, float, np.ndarray] | None:
+    """``(p, c, used)``: the memory law ``net ≈ c · size^p`` fitted over the sizes ``used``
+    whose net peak is at least :data:`WELL_ABOVE` times the baseline RSS; None below two."""
+    if series.net_bytes is None:
+        return None
+    used = series.net_bytes >= WELL_ABOVE * series.baseline_bytes
+    if used.sum() < 2:
+        return None
+    p, c = fit_power_law(series.sizes[used], series.net_bytes[used])
+    return p, c, used
+
+
+def memory_series() -> list[Series] | None:
+    """The solvers of ``results/memory.json`` (bench_memory.py), None if it is missing."""
+    if not (RESULTS / "memory.json").exists():
+        return None
+    out = []
+    for solver in _load("memory.json")["solvers"]:
+        rows = solver["rows"]
+        out.append(
+            Series(
+                label=solver["label"],
+                unit=solver["size_unit"],
+                sizes=np.array([r["size"] for r in rows], float),
+                times=np.array([r["time_s"] for r in rows], float),
+                net_bytes=np.array([r["net_peak_bytes"] for r in rows], float),
+                baseline_bytes=1024.0 * float(np.median([r["baseline_rss_kb"] for r in rows])),
+                timed=solver["timed"],
+                methods=tuple(r.get("method", "") for r in rows),
+            )
+        )
+    return out
 
 
 def _row(target: str, measured: str, baseline: str, ratio: str, met: bool | None, src: str):
@@ -111,33 +200,197 @@ def targets() -> list[str]:
     return rows
 
 
-def exponents() -> list[str]:
-    rows = ["| solver | sizes | fitted exponent (time ∝ size^p) |", "|---|---|---|"]
+def benchmark_series() -> list[tuple[Series, str, bool]]:
+    """Time against size from the benchmark scripts: ``(series, sizes spanned, is baseline)``."""
+    out = []
     full = _load("spectrum_2d.json")["rows"]
     for element in ("P1", "P2"):
         sel = [r for r in full if r["element"] == element]
+        sizes = np.array([r["dofs"] for r in sel], float)
         for key, name in (("gan_pde_s", "gan_pde"), ("baseline_s", "baseline")):
-            p = _slope([r["dofs"] for r in sel], [r[key] for r in sel])
-            rows.append(f"| 2D spectrum {element}, {name} | 1e4–1e6 dofs | {p:.2f} |")
+            times = np.array([r[key] for r in sel], float)
+            series = Series(f"2D spectrum {element}, {name}", "dofs", sizes, times)
+            out.append((series, "1e4–1e6 dofs", name == "baseline"))
     steps = [s for s in _load("jsd_flow.json")["steps"] if s["dim"] == 1]
-    p = _slope([s["n_dofs"] for s in steps], [s["seconds_per_step_median"] for s in steps])
-    rows.append(f"| JSD flow 1D, per step | 1e3–1e5 dofs | {p:.2f} |")
+    series = Series(
+        "JSD flow 1D, per step",
+        "dofs",
+        np.array([s["n_dofs"] for s in steps], float),
+        np.array([s["seconds_per_step_median"] for s in steps], float),
+    )
+    out.append((series, "1e3–1e5 dofs", False))
     mf = _load("meanfield.json")
     for key in ("fv_2d", "fv_3d"):
         sel = mf[key]
-        p = _slope([r["cells_per_law"] for r in sel], [r["median_s_per_step"] for r in sel])
+        series = Series(
+            f"mean field {key[3:]}, per step",
+            "cells per law",
+            np.array([r["cells_per_law"] for r in sel], float),
+            np.array([r["median_s_per_step"] for r in sel], float),
+        )
         span = f"{sel[0]['cells_per_law']:.0e}–{sel[-1]['cells_per_law']:.0e} cells"
-        rows.append(f"| mean field {key[3:]}, per step | {span} | {p:.2f} |")
+        out.append((series, span, False))
     part = mf["particles"]
-    p = _slope([r["N"] for r in part], [r["batch_1_s_per_step"] for r in part])
-    rows.append(f"| mean-field particles, per step | N = 1e3–1e6 | {p:.2f} |")
+    series = Series(
+        "mean-field particles, per step",
+        "neurons",
+        np.array([r["N"] for r in part], float),
+        np.array([r["batch_1_s_per_step"] for r in part], float),
+    )
+    out.append((series, "N = 1e3–1e6", False))
+    return out
+
+
+def exponents() -> list[str]:
+    rows = ["| solver | sizes | fitted exponent (time ∝ size^p) |", "|---|---|---|"]
+    for series, span, _ in benchmark_series():
+        p, _ = fit_power_law(series.sizes, series.times)
+        rows.append(f"| {series.label} | {span} | {p:.2f} |")
     return rows
 
 
-def render() -> str:
+def _size(value: float) -> str:
+    return f"{value:.1e}".replace("e+0", "e").replace("e+", "e")
+
+
+def scaling(memory: list[Series]) -> list[str]:
+    """Time and memory exponents and the extrapolated largest size of each solver."""
+    rows = [
+        "| solver (time of) | sizes | time exponent | memory exponent (sizes fitted) "
+        "| net peak at the largest size | largest size in 24 GB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for series in memory:
+        p_time, _ = fit_power_law(series.sizes, series.times)
+        biggest = series.sizes[-1]
+        span = f"{_size(series.sizes[0])}–{_size(biggest)} {series.unit}"
+        net = series.net_bytes[-1]
+        per = f"{net / 1e6:.0f} MB ({_size(net / biggest)} B per {series.unit.split()[0][:-1]})"
+        fit = memory_fit(series)
+        if fit is None:
+            mem = f"— (fewer than 2 sizes above {WELL_ABOVE:.0%} of the baseline RSS)"
+            largest = "—"
+        else:
+            p_mem, c_mem, used = fit
+            fitted = ", ".join(_size(n) for n in series.sizes[used])
+            mem = f"{p_mem:.2f} ({fitted})"
+            n_max = largest_size(p_mem, c_mem, baseline_bytes=series.baseline_bytes)
+            largest = f"≈ {_size(n_max)} {series.unit}, extrapolated beyond {_size(biggest)}"
+        rows.append(
+            f"| {series.label} ({series.timed}) | {span} | {p_time:.2f} | {mem} | {per} "
+            f"| {largest} |"
+        )
+    return rows
+
+
+def _plot(series: list[Series], values: list[np.ndarray], fits, ylabel: str, title: str) -> bytes:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9.0, 4.6), layout="constrained")
+    ax = figure.add_subplot()
+    for index, (s, y, fit) in enumerate(zip(series, values, fits, strict=True)):
+        color = f"C{index % 10}"
+        if fit is None:
+            ax.loglog(s.sizes, y, "o", color=color, label=f"{s.label} (not fitted)")
+            continue
+        p, c, used = fit
+        ax.loglog(s.sizes[used], y[used], "o", color=color)
+        if not used.all():
+            ax.loglog(s.sizes[~used], y[~used], "o", color=color, fillstyle="none")
+        line = np.geomspace(s.sizes[used].min(), s.sizes[used].max(), 50)
+        ax.loglog(line, c * line**p, "--", color=color, label=f"{s.label}: p = {p:.2f}")
+    ax.set_xlabel("size (dofs, cells per law or neurons)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    figure.legend(fontsize="small", loc="outside right upper")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def figures() -> dict[str, bytes]:
+    """PNG bytes of the scaling figures, keyed by their path on the docs site.
+
+    Time against size (all solvers, fitted lines labelled with the exponent) from
+    ``results/memory.json`` where it exists, else from the other benchmark results; memory
+    against size only with ``results/memory.json`` (hollow points: below the fit's floor).
+    """
+    memory = memory_series()
+    timed = memory or [s for s, _, baseline in benchmark_series() if not baseline]
+    times = [s.times for s in timed]
+    time_fits = [(*fit_power_law(s.sizes, s.times), np.ones(s.sizes.size, bool)) for s in timed]
+    out = {TIME_FIGURE: _plot(timed, times, time_fits, "wall time (s)", "Time against size")}
+    if memory is not None:
+        out[MEMORY_FIGURE] = _plot(
+            memory,
+            [s.net_bytes for s in memory],
+            [memory_fit(s) for s in memory],
+            "net peak RSS (bytes)",
+            "Peak memory (above the RSS after imports) against size",
+        )
+    return out
+
+
+def _memory_lines(memory: list[Series] | None) -> list[str]:
     from gan_pde.resources import BYTES_PER_DOF
 
-    memory = 24e9
+    guard = ", ".join(f"{dim}D {b:.1e}" for dim, b in sorted(BYTES_PER_DOF.items()))
+    if memory is None:
+        return [
+            "## Largest sizes on a 24 GB machine",
+            "",
+            "From the measured peak memory per dof of a spectrum or JSD-flow solve",
+            "(`gan_pde.resources.BYTES_PER_DOF`; larger requests raise `InsufficientMemoryError`",
+            "before allocating); `python benchmarks/bench_memory.py` measures memory against size",
+            "for every solver and adds the fitted memory laws and a figure here:",
+            "",
+            "| dimension | bytes per dof | largest size |",
+            "|---|---|---|",
+            *[
+                f"| {dim}D | {b:.1e} | {MEMORY / b:.1e} dofs |"
+                for dim, b in sorted(BYTES_PER_DOF.items())
+            ],
+            "",
+        ]
+    results = _load("memory.json")
+    meta, repeat = results["meta"], results["repeat"]
+    baseline = float(np.median([s.baseline_bytes for s in memory]))
+    runs = "one run" if repeat == 1 else f"the median of {repeat} processes"
+    switches = [
+        f'`method="auto"` of the {s.label}: '
+        + ", ".join(f"{m} at {_size(n)} {s.unit}" for m, n in zip(s.methods, s.sizes, strict=True))
+        + "."
+        for s in memory
+        if len(set(s.methods)) > 1
+    ]
+    return [
+        "### Time and memory against size, one fresh process per size",
+        "",
+        f"From `benchmarks/results/memory.json` (`python benchmarks/bench_memory.py`, "
+        f"{meta['date']}): each size is solved",
+        "in a new process; the net peak is `ru_maxrss` after the solve minus `ru_maxrss` after",
+        f"the imports (about {baseline / 1e6:.0f} MB); time and peak are {runs}.  "
+        "The memory exponent is",
+        f"fitted over the sizes whose net peak is at least {WELL_ABOVE:.0%} of that baseline.  "
+        "The largest size in",
+        f"{MEMORY / 1e9:.0f} GB solves baseline + c·size^p = {MEMORY / 1e9:.0f} GB with the "
+        "fitted law: an **extrapolation** beyond",
+        "the largest measured size (less what the system itself uses).",
+        *switches,
+        "",
+        *scaling(memory),
+        "",
+        f"![Net peak memory against size]({MEMORY_FIGURE})",
+        "",
+        "The guard that raises `InsufficientMemoryError` before a large spectrum or JSD-flow",
+        f"solve (`gan_pde.resources.BYTES_PER_DOF`) assumes linear memory: {guard} bytes per dof.",
+        "",
+    ]
+
+
+def render() -> str:
+    memory = memory_series()
     lines = [
         "# Performance: issue 10's targets against measurements",
         "",
@@ -153,21 +406,13 @@ def render() -> str:
         "",
         "## Scaling",
         "",
+        "Least-squares slopes of log(time) against log(size), from the benchmark results:",
+        "",
         *exponents(),
         "",
-        "## Largest sizes on a 24 GB machine",
+        f"![Wall time against size, fitted exponents]({TIME_FIGURE})",
         "",
-        "From the measured peak memory per dof of a spectrum or JSD-flow solve",
-        "(`gan_pde.resources.BYTES_PER_DOF`; larger requests raise `InsufficientMemoryError`",
-        "before allocating):",
-        "",
-        "| dimension | bytes per dof | largest size |",
-        "|---|---|---|",
-        *[
-            f"| {dim}D | {b:.1e} | {memory / b:.1e} dofs |"
-            for dim, b in sorted(BYTES_PER_DOF.items())
-        ],
-        "",
+        *_memory_lines(memory),
         "## Where the time goes, and what would close the gaps",
         "",
         "- 2D spectrum at 1e6 P1 (profile of one 17.4 s run): factorisation 5.1 s on the",
