@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -335,16 +335,15 @@ def weighted_laplacian_spectrum(
     _validate_arguments(density, mesh, k, method, tol)
     start = time.perf_counter()
     require_solve_memory(mesh, element, "a spectrum")
-    basis, system = _basis_and_system(density, mesh, element, method)
-    if k > basis.N:
-        msg = f"k={k} is larger than the number of degrees of freedom ({basis.N}) of the mesh"
-        raise InvalidInputError(msg)
-    chosen = _choose_method(method, basis.N, mesh.dim())
-    assembly_seconds = time.perf_counter() - start
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending_basis, system = _basis_and_system(density, mesh, element, method, k, pool)
+        chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim())
+        assembly_seconds = time.perf_counter() - start
 
-    start = time.perf_counter()
-    values, vectors = _solve_pencil(chosen, system, k, tol)
-    solve_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        values, vectors = _solve_pencil(chosen, system, k, tol)
+        solve_seconds = time.perf_counter() - start
+        basis = pending_basis.result()
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(vectors))):
         msg = f"the {chosen} eigen-solver returned NaN/Inf eigenpairs"
         raise NumericalBreakdownError(msg)
@@ -399,33 +398,45 @@ def weighted_laplacian_spectrum(
 
 
 def _basis_and_system(
-    density: Density, mesh: skfem.Mesh, element: str, method: str
-) -> tuple[skfem.CellBasis, WeightedSystem]:
-    """The basis and the assembled pencil, using both cores for P1 on simplices.
+    density: Density,
+    mesh: skfem.Mesh,
+    element: str,
+    method: str,
+    k: int,
+    pool: ThreadPoolExecutor,
+) -> tuple[Future, WeightedSystem]:
+    """The basis (as a future) and the assembled pencil, using both cores for P1 on simplices.
 
     There the matrices need only the mesh (:func:`~gan_pde.fem.forms.assemble_weighted`'s
     P1 kernel), so the second core computes the fill-reducing ordering (from the sparsity
-    graph, known before assembly) and then builds scikit-fem's basis, while the first
-    assembles; numpy's sorts and array operations release the GIL.
+    graph, known before assembly) while the first assembles, and then builds
+    scikit-fem's basis while the first factorises and solves: numpy's sorts and array
+    operations, SuperLU and ARPACK release the GIL.  The eigenpairs need only the matrices;
+    the basis is for the eigenfunctions and the resolution checks afterwards.
     """
-    n, dim = mesh.nvertices, mesh.dim()
-    if not (element_order(element) == 1 and _is_p1_simplex_mesh(mesh)):
+    p1 = element_order(element) == 1 and _is_p1_simplex_mesh(mesh)
+    if not p1:
         basis = make_basis(mesh, element)
-        return basis, assemble_weighted(density, basis)
-    nested = _choose_method(method, n, dim) == "shift-invert" and n >= NESTED_DISSECTION_MIN_SIZE
+        _check_k(k, basis.N)
+        done: Future = Future()
+        done.set_result(basis)
+        return done, assemble_weighted(density, basis)
+    n = mesh.nvertices
+    _check_k(k, n)
+    ordering = None
+    if _choose_method(method, n, mesh.dim()) == "shift-invert" and n >= NESTED_DISSECTION_MIN_SIZE:
+        ordering = pool.submit(symmetric_ordering, element_couplings(mesh.t, n), mesh.p.T)
+    pending_basis = pool.submit(make_basis, mesh, element)
+    system = _assemble_p1_simplex(density, mesh, quadrature_rule(mesh, element))
+    if ordering is not None:
+        system = dataclasses.replace(system, ordering=ordering.result())
+    return pending_basis, system
 
-    def background() -> tuple[np.ndarray | None, skfem.CellBasis]:
-        ordering = None
-        if nested:
-            graph = element_couplings(mesh.t, n)
-            ordering = symmetric_ordering(graph, mesh.p.T)
-        return ordering, make_basis(mesh, element)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(background)
-        system = _assemble_p1_simplex(density, mesh, quadrature_rule(mesh, element))
-        ordering, basis = pending.result()
-    return basis, dataclasses.replace(system, ordering=ordering)
+def _check_k(k: int, n: int) -> None:
+    if k > n:
+        msg = f"k={k} is larger than the number of degrees of freedom ({n}) of the mesh"
+        raise InvalidInputError(msg)
 
 
 def _validate_arguments(density: Density, mesh: skfem.Mesh, k: int, method: str, tol: float):
