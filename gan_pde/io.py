@@ -214,7 +214,7 @@ def write_xdmf(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
     h5 = path.with_suffix(".h5")
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as folder:
         # meshio puts the .h5 file in the working directory, under the .xdmf file's stem
-        with contextlib.chdir(folder), meshio.xdmf.TimeSeriesWriter(path.name) as writer:
+        with _working_directory(folder), meshio.xdmf.TimeSeriesWriter(path.name) as writer:
             writer.write_points_cells(points, [(cell_type, t.T)])
             for time, v, density in zip(
                 trajectory.times, trajectory.v, trajectory.densities, strict=True
@@ -229,6 +229,18 @@ def write_xdmf(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
         os.replace(Path(folder) / h5.name, h5)
         os.replace(Path(folder) / path.name, path)
     return path
+
+
+@contextlib.contextmanager
+def _working_directory(folder: str):
+    """``contextlib.chdir`` for Python 3.10 (it is new in 3.11): run in ``folder``, then
+    return to the previous working directory whatever happens."""
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 #: Result dataclasses that :func:`save` writes field by field and :func:`load` rebuilds

@@ -531,7 +531,8 @@ def _solve_lobpcg(system: WeightedSystem, k: int, tol: float):
     with warnings.catch_warnings():
         # LOBPCG warns when its absolute residual misses tol; the backward errors checked
         # by the caller decide whether the result is accepted.
-        warnings.filterwarnings("ignore", message=".*not reaching the requested tolerance")
+        # (the messages span several lines, hence the DOTALL flag)
+        warnings.filterwarnings("ignore", message="(?s).*not reaching the requested tolerance")
         values, vectors = spla.lobpcg(
             system.stiffness,
             block,
