@@ -20,3 +20,18 @@ settings.register_profile("slow", max_examples=200, **_COMMON)
 def pytest_configure(config):
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("ci")
+
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+#: Without the optional torch extra, the docstring examples of the torch-only modules
+#: cannot even be imported; their tests skip themselves (``pytest.importorskip``).
+collect_ignore_glob = (
+    []
+    if _has_torch()
+    else ["gan_pde/nn/*.py", "gan_pde/sde/scheduler.py", "gan_pde/sde/coefficients.py"]
+)

@@ -18,6 +18,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     cells = json.loads(path.read_text())["cells"]
+    source = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    if re.search(r"\bimport torch\b|gan_pde\.nn\b|\bgp\.nn\.", source):
+        pytest.importorskip("torch")  # the optional extra the notebook trains networks with
     namespace: dict = {}
     code = [c for c in cells if c["cell_type"] == "code"]
     assert code, f"{path.name} has no code cells"
