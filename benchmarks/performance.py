@@ -207,6 +207,16 @@ def targets() -> list[str]:
     return rows
 
 
+def _series(label: str, unit: str, rows: list[dict], size: str, seconds: str) -> Series:
+    """A time series from benchmark rows: sizes under key ``size``, times under ``seconds``."""
+    return Series(
+        label,
+        unit,
+        np.array([r[size] for r in rows], float),
+        np.array([r[seconds] for r in rows], float),
+    )
+
+
 def benchmark_series() -> list[tuple[Series, str, bool]]:
     """Time against size from the benchmark scripts: ``(series, sizes spanned, is baseline)``."""
     out = []
@@ -219,31 +229,17 @@ def benchmark_series() -> list[tuple[Series, str, bool]]:
             series = Series(f"2D spectrum {element}, {name}", "dofs", sizes, times)
             out.append((series, "1e4–1e6 dofs", name == "baseline"))
     steps = [s for s in _load("jsd_flow.json")["steps"] if s["dim"] == 1]
-    series = Series(
-        "JSD flow 1D, per step",
-        "dofs",
-        np.array([s["n_dofs"] for s in steps], float),
-        np.array([s["seconds_per_step_median"] for s in steps], float),
-    )
+    series = _series("JSD flow 1D, per step", "dofs", steps, "n_dofs", "seconds_per_step_median")
     out.append((series, "1e3–1e5 dofs", False))
     mf = _load("meanfield.json")
     for key in ("fv_2d", "fv_3d"):
         sel = mf[key]
-        series = Series(
-            f"mean field {key[3:]}, per step",
-            "cells per law",
-            np.array([r["cells_per_law"] for r in sel], float),
-            np.array([r["median_s_per_step"] for r in sel], float),
-        )
+        label = f"mean field {key[3:]}, per step"
+        series = _series(label, "cells per law", sel, "cells_per_law", "median_s_per_step")
         span = f"{sel[0]['cells_per_law']:.0e}–{sel[-1]['cells_per_law']:.0e} cells"
         out.append((series, span, False))
-    part = mf["particles"]
-    series = Series(
-        "mean-field particles, per step",
-        "neurons",
-        np.array([r["N"] for r in part], float),
-        np.array([r["batch_1_s_per_step"] for r in part], float),
-    )
+    label = "mean-field particles, per step"
+    series = _series(label, "neurons", mf["particles"], "N", "batch_1_s_per_step")
     out.append((series, "N = 1e3–1e6", False))
     return out
 
