@@ -517,7 +517,10 @@ def where_the_time_goes() -> list[str]:
         "  supernodal Cholesky (CHOLMOD, PARDISO or MUMPS: half SuperLU's memory traffic per",
         "  solve, and both cores in the factorisation), none of which is among the",
         "  project's dependencies, or a block shift-invert Lanczos that solves two vectors",
-        "  per sweep, one per core (estimated 1.5 s).",
+        "  per sweep, one per core (estimated 1.5 s; not written: a block of b vectors",
+        "  resolves near-repeated eigenvalues of multiplicity above b only slowly, and",
+        "  symmetric densities have them, e.g. ξ = 2 three times for N(0, I₂), so it would",
+        "  need a block as large as k and a careful restart to be as safe as ARPACK).",
     ]
     if three is not None:
         lines += [
