@@ -343,3 +343,25 @@ def test_p1_fast_path_assembles_the_same_scaled_system(dim, monkeypatch):
     np.testing.assert_array_equal(fast.log_scale, generic.log_scale)
     np.testing.assert_allclose(fast.cell_log_variation, generic.cell_log_variation, atol=1e-12)
     np.testing.assert_array_equal(fast.dof_coordinates, generic.dof_coordinates)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_p1_assembly_names_a_degenerate_cell(dim):
+    """A zero-volume cell makes the P1 gradients undefined: a clear error, not NaN matrices."""
+    mesh = {
+        1: skfem.MeshLine1(np.array([[0.0, 1.0, 1.0, 2.0]]), np.array([[0, 1, 2], [1, 2, 3]])),
+        2: skfem.MeshTri1(
+            np.array([[0.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0]]),
+            np.array([[0, 0], [1, 1], [2, 3]]),
+        ),
+        3: skfem.MeshTet1(
+            np.array(
+                [[0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0]]
+            ),
+            np.array([[0, 0], [1, 1], [2, 2], [3, 4]]),
+        ),
+    }[dim]
+    rho = gp.Gaussian(mean=np.zeros(dim), cov=np.eye(dim))
+    first = {1: 1, 2: 0, 3: 0}[dim]  # the zero-length interval is the middle one in 1D
+    with pytest.raises(InvalidInputError, match=f"1 degenerate cells .* first cell {first} "):
+        gp.weighted_laplacian_spectrum(rho, mesh, k=2, element="P1", method="dense")

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 import skfem
 from skfem.helpers import dot, grad
 
-from gan_pde.errors import InvalidDensityError
+from gan_pde.errors import InvalidDensityError, InvalidInputError
 from gan_pde.fem.basis import quadrature_points
 
 if TYPE_CHECKING:
@@ -168,15 +168,27 @@ def _simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> 
     columns = corners[1:] - corners[0]  # column k of J: p_{k+1} - p_0, shape (nelems, d)
     if dim == 1:
         det = columns[0][:, 0]
-        inverse = [(1.0 / det)[:, None]]
     elif dim == 2:
         (a, c), (b, d) = columns[0].T, columns[1].T  # J = [[a, b], [c, d]]
         det = a * d - b * c
-        inverse = [np.stack([d, -b], axis=1) / det[:, None], np.stack([-c, a], axis=1)]
-        inverse[1] /= det[:, None]
     else:
         crossed = [np.cross(columns[(k + 1) % 3], columns[(k + 2) % 3]) for k in range(3)]
         det = np.einsum("ea,ea->e", columns[0], crossed[0])
+    degenerate = np.flatnonzero(det == 0)
+    if degenerate.size:
+        cell = int(degenerate[0])
+        msg = (
+            f"the mesh has {degenerate.size} degenerate cells (zero volume), first cell "
+            f"{cell} with vertices {corners[:, cell].tolist()}; P1 gradients are undefined "
+            "there: remove or repair them (gan_pde.mesh.check_quality reports such cells)"
+        )
+        raise InvalidInputError(msg)
+    if dim == 1:
+        inverse = [(1.0 / det)[:, None]]
+    elif dim == 2:
+        inverse = [np.stack([d, -b], axis=1), np.stack([-c, a], axis=1)]
+        inverse = [row / det[:, None] for row in inverse]
+    else:
         inverse = [row / det[:, None] for row in crossed]  # row k: (c_{k+1} x c_{k+2}) / det
     grads = np.empty((dim + 1, *corners.shape[1:]))
     grads[1:] = inverse
