@@ -34,6 +34,9 @@ __all__ = ["CSRPattern", "NewtonResult", "newton", "sparse_direct_solve"]
 
 logger = logging.getLogger(__name__)
 
+#: Largest forcing term of an inexact linear solve (relative weighted residual).
+_FORCING_MAX = 1e-4
+
 
 @dataclass(frozen=True)
 class CSRPattern:
@@ -106,8 +109,9 @@ class NewtonResult:
     converged
         Whether the tolerance was met (if not, :func:`newton` raised unless told not to).
     at_roundoff
-        True when Newton stopped because its step fell below ``xtol`` (residual at its
-        round-off floor) rather than by meeting the residual tolerance.
+        True when Newton stopped because its step fell below ``xtol`` or its residual
+        stagnated below ``stagnation_atol`` (residual at its round-off floor) rather than by
+        meeting the residual tolerance; ``residual_norms[-1]`` is then the attained accuracy.
     """
 
     x: np.ndarray
@@ -138,6 +142,7 @@ def newton(
     linear_solve: Callable[[sp.spmatrix, np.ndarray], np.ndarray] = sparse_direct_solve,
     raise_on_failure: bool = True,
     scale: np.ndarray | None = None,
+    stagnation_atol: float | None = None,
 ) -> NewtonResult:
     r"""Solve :math:`F(x) = 0` by Newton's method with backtracking line search.
 
@@ -163,7 +168,15 @@ def newton(
     max_iter, max_backtracks, armijo
         Iteration limits and the Armijo constant c.
     linear_solve
-        ``linear_solve(J, b)`` returns :math:`J^{-1}b` (default: sparse LU).
+        ``linear_solve(J, b)`` returns :math:`J^{-1}b` (default: sparse LU).  An inexact
+        solver marks itself with an attribute ``inexact = True``; it is then called as
+        ``linear_solve(J, b, rtol=eta, weights=w)`` and must return x with
+        :math:`\|w(b - Jx)\|_2 \le \eta\,\|w b\|_2`, w the weights of ``scale``.  The
+        forcing term is :math:`\eta_k = \min(10^{-4}, \|F_k\|_w/\sqrt n)`, raised to
+        :math:`0.1\,\text{target}/\|F_k\|_w` when that is larger: Eisenstat and
+        Walker's condition for quadratic convergence (:math:`\eta_k = O(\|F_k\|)`),
+        measured in the same weighted norm as the stopping test, and never more accurate
+        than the last iteration needs.
     raise_on_failure
         Raise :class:`~gan_pde.errors.NotConvergedError` if not converged (default);
         otherwise return the last iterate with ``converged=False``.
@@ -173,6 +186,11 @@ def newton(
         unchanged, and it is a descent direction for every such weighted norm).  Use it when
         the equations' sizes differ by orders of magnitude, so that the small ones are
         resolved too.
+    stagnation_atol
+        Accept a residual that stagnates: when three consecutive iterations have reduced
+        it by less than a factor 2 altogether and it is at most ``stagnation_atol``,
+        Newton stops with ``at_roundoff=True`` (the residual is at the floor that round-off
+        in its evaluation allows).  None: only the tolerances and ``xtol`` stop it.
 
     Examples
     --------
@@ -201,8 +219,26 @@ def newton(
     target = max(atol, rtol * norms[0])
     e = energy(x) if energy is not None else None
     stalled = False
+    inexact = bool(getattr(linear_solve, "inexact", False))
+    size = max(1, np.size(x))
     while norms[-1] > target and len(steps) < max_iter:
-        delta = _finite(linear_solve(jacobian(x), -f), "Newton direction", len(steps))
+        if (
+            stagnation_atol is not None
+            and len(norms) >= 4
+            and norms[-1] <= stagnation_atol
+            and norms[-1] > 0.5 * norms[-4]
+        ):
+            stalled = True
+            break
+        if inexact:
+            eta = min(_FORCING_MAX, norms[-1] / np.sqrt(size))
+            eta = max(eta, 0.1 * target / norms[-1])
+            direction = linear_solve(
+                jacobian(x), -f, rtol=eta, weights=np.broadcast_to(weights, f.shape)
+            )
+        else:
+            direction = linear_solve(jacobian(x), -f)
+        delta = _finite(direction, "Newton direction", len(steps))
         if np.abs(delta).max() <= xtol * (1.0 + np.abs(x).max()):
             x = x + delta
             f = _finite(residual(x), "residual", len(steps) + 1)

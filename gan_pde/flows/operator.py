@@ -110,9 +110,14 @@ _BDF2_WEIGHT = 1.0 / (_GAMMA * (2.0 - _GAMMA))
 #: Newton stops when ‖F̂ᵢ / termsᵢ‖₂ ≤ _BACKWARD_ERROR · √n: each equation to about 100 ε
 #: of the terms that cancel in it.
 _BACKWARD_ERROR = 100.0 * np.finfo(float).eps
+#: Newton accepts a stagnating residual whose per-node backward error (RMS of F̂ᵢ over the
+#: terms that cancel in equation i) is at most this: a relative perturbation of the load of
+#: 1e-10 is far below any time-discretisation error (≥ 1e-8 for every Δt ≥ 1e-4 on a problem
+#: of unit time scale) and does not touch mass conservation, which is exact for any s.
+_STAGNATION = 1e-10
 #: Relative size of positive off-diagonal stiffness entries still read as round-off.
 _M_MATRIX_RTOL = 1e-10
-#: Relative residual of Newton's linear solves with a reused factorisation (forcing term).
+#: Relative residual of a reused factorisation's solve when Newton gives no forcing term.
 _LINEAR_RTOL = 1e-8
 #: Refinement sweeps with a reused factorisation before the Jacobian is factorised afresh.
 _REFINEMENT_MAX = 8
@@ -134,13 +139,14 @@ class _ReusedFactorization:
     iteration :math:`x \leftarrow x + (LU)^{-1}(b - Jx)`, which contracts by about
     :math:`\max_i |J_{ii}/J_{0,ii} - 1|` per sweep (1e-2 between steps of Δt = 0.01, 1e-4
     between late Newton iterations).  A factorisation is reused across iterations, stages
-    and steps while each sweep at least halves the true residual and
-    :data:`_LINEAR_RTOL` is reached within :data:`_REFINEMENT_MAX` sweeps; otherwise the
-    current matrix is factorised afresh.  Systems smaller than :data:`_REUSE_MIN_DOFS` are
-    always factorised afresh.  Newton with these directions is an inexact Newton
-    method with forcing term :data:`_LINEAR_RTOL`: it still stops only on its own residual
-    test, and mass conservation does not depend on the solve (the update of the module
-    documentation is exact for any s).
+    and steps while each sweep at least halves the true residual and Newton's forcing
+    term is reached within :data:`_REFINEMENT_MAX` sweeps; otherwise the current matrix
+    is factorised afresh.  Systems smaller than :data:`_REUSE_MIN_DOFS` are always
+    factorised afresh.  Newton with these directions is an inexact Newton method whose
+    forcing term shrinks with its residual (quadratic convergence), measured in Newton's
+    own node-weighted norm; it still stops only on its own residual test, and mass
+    conservation does not depend on the solve (the update of the module documentation is
+    exact for any s).
     """
 
     def __init__(self, coordinates: np.ndarray | None = None) -> None:
@@ -176,18 +182,32 @@ class _ReusedFactorization:
         self._factored = matrix
         self._lu = factorize_symmetric(matrix, coordinates=self.coordinates)
 
-    def __call__(self, matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
+    #: Newton passes its forcing term and weights (see :func:`gan_pde.fem.newton.newton`).
+    inexact = True
+
+    def __call__(
+        self,
+        matrix: sp.spmatrix,
+        rhs: np.ndarray,
+        *,
+        rtol: float = _LINEAR_RTOL,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
         if matrix.shape[0] < _REUSE_MIN_DOFS:
             return factorize_symmetric(matrix).solve(rhs)
         lu = self._lu
         if lu is not None and lu.shape == matrix.shape:
-            target = _LINEAR_RTOL * np.linalg.norm(rhs)
+            # the residual is measured in Newton's weighted norm: an unweighted norm is
+            # dominated by the largest equations and leaves the small ones (the tails of
+            # ρ_d) unresolved, which turned Newton's quadratic convergence into a linear one
+            w = 1.0 if weights is None else weights
+            target = rtol * np.linalg.norm(w * rhs)
             x = lu.solve(rhs)
             previous = np.inf
             for _ in range(_REFINEMENT_MAX):
                 self.sweeps += 1
                 r = rhs - matrix @ x
-                norm = np.linalg.norm(r)
+                norm = np.linalg.norm(w * r)
                 if norm <= target:
                     return x
                 if not norm <= 0.5 * previous:
@@ -234,13 +254,18 @@ class StepResult:
     grad_v_integral
         :math:`\\int_t^{t+\\Delta t}\\|\\nabla v\\|^2_{L^2(\\mu_d)}\\,dt` by the quadrature
         rule of the scheme (right end point, midpoint, TR-BDF2 weights) applied to the
-        stage values :math:`e^{s} - 1`.
+        stage values :math:`e^{s} - 1` (+inf where v leaves the double range).
+    newton_residual
+        The attained accuracy: the largest over the stages of the final per-node backward
+        error of Newton, :math:`\\|\\hat F_i/\\text{terms}_i\\|_2/\\sqrt n` (about 1e-16 when
+        converged to round-off; at most 1e-10 when Newton stopped on stagnation).
     """
 
     v: np.ndarray
     s: np.ndarray
     newton_iterations: int
     grad_v_integral: float
+    newton_residual: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -380,6 +405,7 @@ class LogDiffusionOperator:
             )
             raise InvalidInputError(msg)
         rows = np.repeat(np.arange(n), np.diff(self.pattern.indptr))
+        self._pattern_rows = rows
         slots = np.flatnonzero(rows == self.pattern.indices)
         self._diagonal_slots = slots[np.argsort(rows[slots])]
         # nested dissection for P1 (2x faster at 1e6 dofs); on P2 its separators are thick
@@ -390,10 +416,72 @@ class LogDiffusionOperator:
         )
         self._linear_solver = _ReusedFactorization(coordinates)
         self.monotone = self.lumped and order == 1 and self._is_m_matrix()
+        self._coordinates = coordinates
+        #: Per-dof log scale a ≥ 0 of the state (None: a = 0); see :meth:`set_log_scale`.
+        self.log_scale: np.ndarray | None = None
+        # the matrices of the scaled equations E⁻¹(·), E = diag(e^a): the hat ones for a = 0
+        self._stiffness_eq = self._stiffness_hat
+        self._pair_eq = self._pair_hat
+        self._mass_eq = self._mass_hat
+        self._mass_eq_lu = self._mass_lu
 
-    def _row_scale(self, shift: np.ndarray) -> np.ndarray:
-        """Factors e^{c_e − ln ρ_d(x_i)} of the raw COO entries (row i, cell e)."""
+    def set_log_scale(self, log_scale: ArrayLike | None) -> None:
+        r"""Represent states by :math:`z = (1 + v)\,e^{-a} - 1` with a per-dof scale a ≥ 0.
+
+        Where :math:`\rho_0/\rho_d` is astronomically large (e^3000 in the tails of a
+        narrow target under a wide initial density), v itself leaves the double range
+        while :math:`s = \ln(1+v)` and the physical density :math:`u = \rho_d v` do not.
+        With a scale set, every state that :meth:`load`, :meth:`ratio`, :meth:`resolvent`
+        and :meth:`advance` take or return is z instead of v (so a = 0 is the plain
+        representation), every equation i of the resolvent is divided by
+        :math:`e^{a_i}` (its terms :math:`\hat m_i e^{s_i}` and :math:`\hat q_i` are of
+        that size), and the Newton unknown is still :math:`s = \ln(1+w)`.  The scaled
+        Jacobian :math:`E^{-1}(\mathrm{diag}(\hat m e^s) + \tfrac\tau2\hat K)` stays a
+        diagonal scaling of a symmetric positive definite matrix, and mass conservation
+        is exact as before (the load vectors are :math:`E^{-1}\hat M(1+v)`).  None or
+        all zeros restores the plain representation.
+        """
+        if log_scale is None or not np.any(np.asarray(log_scale) != 0.0):
+            self.log_scale = None
+            self._stiffness_eq = self._stiffness_hat
+            self._pair_eq = self._pair_hat
+            self._mass_eq = self._mass_hat
+            self._mass_eq_lu = self._mass_lu
+            return
+        a = _dof_vector(log_scale, self.n_dofs, "log_scale")
+        if np.any(a < 0.0):
+            msg = "log_scale must be >= 0 at every dof"
+            raise InvalidInputError(msg)
+        self.log_scale = a
+        down = np.exp(-a)
+        self._stiffness_eq = sp.csr_matrix(
+            (self._stiffness_hat.data * down[self._pattern_rows], self.pattern.indices,
+             self.pattern.indptr),
+            shape=self.pattern.shape,
+        )
+        self._pair_eq = self._pair_hat * down[self._pairs[0]]
+        if not self.lumped:
+            # E⁻¹M̂E: entries M̂_ij e^{a_j − a_i} (a varies by O(1) between neighbours)
+            ratio = np.exp(a[self.pattern.indices] - a[self._pattern_rows])
+            self._mass_eq = sp.csr_matrix(
+                (self._mass_hat.data * ratio, self.pattern.indices, self.pattern.indptr),
+                shape=self.pattern.shape,
+            )
+            self._mass_eq_lu = factorize_symmetric(self._mass_eq, coordinates=self._coordinates)
+        # a factorisation of the unscaled Jacobian is of no use any more
+        self._linear_solver.restore(_ReusedFactorization().state())
+
+    def log1p_state(self, z: np.ndarray) -> np.ndarray:
+        r""":math:`\ln(1 + v)` of a state z (NaN where v ≤ −1)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lp = np.log1p(np.where(z > -1.0, z, np.nan))
+        return lp if self.log_scale is None else self.log_scale + lp
+
+    def _row_scale(self, shift: np.ndarray, log_scale: np.ndarray | None = None) -> np.ndarray:
+        """Factors e^{c_e − ln ρ_d(x_i) − a_i} of the raw COO entries (row i, cell e)."""
         exponent = shift[self._cell] - self.log_target_at_dofs[self._rows]
+        if log_scale is not None:
+            exponent = exponent - log_scale[self._rows]
         if exponent.max() > 700.0:
             msg = (
                 f"the target density varies by a factor e^{exponent.max():.0f} inside one cell; "
@@ -429,13 +517,13 @@ class LogDiffusionOperator:
         r"""The scaled load :math:`\hat q = D^{-1}M(1 + v)` (lumped or consistent M)."""
         if self.lumped:
             return self._weights_hat * (1.0 + v)
-        return self._mass_hat @ (1.0 + v)
+        return self._mass_eq @ (1.0 + v)
 
     def ratio(self, q: np.ndarray) -> np.ndarray:
         r"""Inverse of :meth:`load`: :math:`v = \hat M^{-1}\hat q - 1`."""
         if self.lumped:
             return q / self._weights_hat - 1.0
-        return self._mass_lu.solve(q) - 1.0
+        return self._mass_eq_lu.solve(q) - 1.0
 
     def flux(self, s: np.ndarray) -> np.ndarray:
         r"""The scaled weak operator :math:`\tfrac12\hat K s`, :math:`s = \ln(1+v)`.
@@ -445,7 +533,7 @@ class LogDiffusionOperator:
         so mass stays conserved to round-off even for huge steps, where s is nearly constant.
         """
         i, j = self._pairs
-        return 0.5 * np.bincount(i, weights=self._pair_hat * (s[j] - s[i]), minlength=self.n_dofs)
+        return 0.5 * np.bincount(i, weights=self._pair_eq * (s[j] - s[i]), minlength=self.n_dofs)
 
     def dirichlet_form(self, a: np.ndarray, b: np.ndarray) -> float:
         r""":math:`\int\nabla a\cdot\nabla b\,d\mu_d = a^\top K b
@@ -463,14 +551,14 @@ class LogDiffusionOperator:
     def _nonlinear(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r"""Scaled :math:`\hat N(s) = D^{-1}N(s)` and its Jacobian's data in the pattern."""
         if self.lumped:
-            n_of_s = self._weights_hat * np.exp(s)
+            n_of_s = self._weights_hat * np.exp(s if self.log_scale is None else s - self.log_scale)
             data = np.zeros(self.pattern.nnz)
             data[self._diagonal_slots] = n_of_s
             return n_of_s, data
         log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
         shift = log_w.max(axis=1)
         coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
-        raw = coo.data * self._row_scale(shift)
+        raw = coo.data * self._row_scale(shift, self.log_scale)
         n_of_s = np.bincount(self._rows, weights=raw, minlength=self.n_dofs)
         return n_of_s, np.bincount(self.pattern.slot, weights=raw, minlength=self.pattern.nnz)
 
@@ -484,8 +572,7 @@ class LogDiffusionOperator:
         max_iter: int,
     ) -> tuple[np.ndarray, NewtonResult]:
         r"""Solve :math:`\hat N(s) + \tfrac{\tau}{2}\hat K s = \hat q` on the free dofs."""
-        stiffness = self._stiffness_hat
-        stiffness_data = 0.5 * tau * stiffness.data
+        stiffness_data = 0.5 * tau * self._stiffness_eq.data
         s_full = np.array(s0, dtype=float, copy=True)
         free = slice(None) if fixed is None else fixed.free
         if fixed is not None:
@@ -518,7 +605,7 @@ class LogDiffusionOperator:
         # size of the terms that cancel in F̂ near the solution: N(s*) ≈ q̂ − τ·flux, and the
         # flux of the start (a warm start in time stepping) measures that of the solution
         i, j = self._pairs
-        differences = np.abs(self._pair_hat * (s_full[j] - s_full[i]))
+        differences = np.abs(self._pair_eq * (s_full[j] - s_full[i]))
         terms = 2.0 * np.abs(q) + 0.5 * tau * np.bincount(
             i, weights=differences, minlength=self.n_dofs
         )
@@ -538,6 +625,7 @@ class LogDiffusionOperator:
                 max_iter=max_iter,
                 linear_solve=self._linear_solver,
                 scale=scale,
+                stagnation_atol=_STAGNATION * np.sqrt(scale.size),
             )
         logger.debug(
             "resolvent tau=%.3g: %d Newton iterations, |F| %.2e -> %.2e",
@@ -553,6 +641,9 @@ class LogDiffusionOperator:
     ) -> _Dirichlet | None:
         if dofs is None and values is None:
             return None
+        if self.log_scale is not None:
+            msg = "Dirichlet data are not supported together with a log scale (set_log_scale)"
+            raise InvalidInputError(msg)
         if dofs is None or values is None:
             msg = "dirichlet_dofs and dirichlet_values must be given together"
             raise InvalidInputError(msg)
@@ -651,7 +742,8 @@ class LogDiffusionOperator:
 
     def _initial_guess(self, v: np.ndarray, guess: ArrayLike | None) -> np.ndarray:
         if guess is None:
-            return np.log1p(np.maximum(v, -0.5))
+            s = np.log1p(np.maximum(v, -0.5))
+            return s if self.log_scale is None else s + self.log_scale
         return _dof_vector(guess, self.n_dofs, "initial_guess")
 
     # ----------------------------------------------------------------------- time schemes
@@ -735,9 +827,10 @@ class LogDiffusionOperator:
         q = self.load(v)
         s = self._initial_guess(v, initial_guess)
         iterations = 0
+        attained = 0.0
 
         def stage(load: np.ndarray, tau: float, time: float, guess: np.ndarray) -> np.ndarray:
-            nonlocal iterations
+            nonlocal iterations, attained
             s_fixed = None if fixed is None else np.log1p(fixed.values(time))
             try:
                 s_new, result = self._solve_stage(load, tau, guess, fixed, s_fixed, max_iter)
@@ -745,6 +838,8 @@ class LogDiffusionOperator:
                 msg = f"{scheme} stage ending at t = {time:.6g} (step {dt:.3g}): {err}"
                 raise NotConvergedError(msg) from err
             iterations += result.iterations
+            n_free = max(1, s_new.size if fixed is None else fixed.free.size)
+            attained = max(attained, float(result.residual_norms[-1]) / math.sqrt(n_free))
             return s_new
 
         if scheme == "backward-euler":
@@ -765,8 +860,18 @@ class LogDiffusionOperator:
             quadrature = [(_BDF2_WEIGHT * _GAMMA, s1), (0.5 * _GAMMA, s)]
         boundary = None if fixed is None else fixed.values(t + dt)
         v_new = self._ratio_with(q_new, fixed, boundary)
-        grad_v = dt * sum(w * self.grad_norm_squared(np.expm1(si)) for w, si in quadrature)
-        return StepResult(v=v_new, s=s, newton_iterations=iterations, grad_v_integral=grad_v)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # ‖∇v‖² leaves the double range where v does (then it is +inf: see set_log_scale)
+            grad_v = dt * sum(w * self.grad_norm_squared(np.expm1(si)) for w, si in quadrature)
+        if np.isnan(grad_v):
+            grad_v = math.inf
+        return StepResult(
+            v=v_new,
+            s=s,
+            newton_iterations=iterations,
+            grad_v_integral=grad_v,
+            newton_residual=attained,
+        )
 
 
 # --------------------------------------------------------------------------- helpers
