@@ -1,14 +1,18 @@
 """TOML configurations validated into dataclasses.
 
-Unknown keys, missing keys and wrong types are :class:`~gan_pde.errors.ConfigError` s that
-name the key, the file and its line.  Every result carries the config that produced it
-(``Config.to_dict``).
+Unknown keys, missing keys, wrong types and values out of range are
+:class:`~gan_pde.errors.ConfigError` s that name the key as ``[section] key``, the file and
+its line, the bad value and what to do.  A section class may define
+``validate(self, key)``, called after its types are checked, where ``key(name)`` is that
+description of the key ``name`` (see :func:`key_of`).  Every result carries the config
+that produced it (``Config.to_dict``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -23,7 +27,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
+    "MAX_CELLS",
+    "bad_value",
     "DensityConfig",
+    "key_of",
+    "location_of",
     "option",
     "parse_config",
     "read_config_text",
@@ -57,6 +65,50 @@ class _Source:
         return self.name
 
 
+class _KeyNamer:
+    """``key(name)``: ``"[section] name (file, line N)"``, for messages."""
+
+    def __init__(self, section: str, source: _Source):
+        self.section = section
+        self.source = source
+
+    def __call__(self, name: str) -> str:
+        return f"[{self.section}] {name} ({self.source.where(self.section, name)})"
+
+
+def key_of(table: Any, name: str) -> str:
+    """``"[section] name (file, line N)"`` for a key of a validated config section.
+
+    Falls back to ``"name"`` for a section built by hand (not by :func:`parse_config`).
+    """
+    namer = getattr(table, "_key_namer", None)
+    return namer(name) if namer is not None else name
+
+
+def location_of(table: Any, name: str) -> str:
+    """``"file, line N"`` of a key of a validated config section (``""`` if unknown)."""
+    namer = getattr(table, "_key_namer", None)
+    return namer.source.where(namer.section, name) if namer is not None else ""
+
+
+def bad_value(key: str, value: Any, problem: str) -> ConfigError:
+    """``ConfigError("{key} = {value}: {problem}")``; ``key`` as ``validate`` receives it."""
+    return ConfigError(f"{key} = {_show(value)}: {problem}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -85,6 +137,17 @@ def _check(value: Any, expected: str) -> bool:
     raise AssertionError(expected)
 
 
+_TYPE_HINTS = {
+    "cov": (
+        " (a covariance matrix, one row per dimension: variances, not standard deviations, "
+        "on the diagonal, e.g. cov = [[0.25]] for a 1-D std of 0.5)"
+    ),
+    "covs": " (one covariance matrix per component, e.g. covs = [[[0.25]], [[1.0]]])",
+    "cells": " (whole numbers of cells per dimension, e.g. cells = [400], not 4e2)",
+    "bounds": " (one [a, b] per dimension, e.g. bounds = [[-10.0, 10.0]])",
+}
+
+
 def _build(cls: type, table: Any, section: str, source: _Source):
     if not isinstance(table, dict):
         msg = f"[{section}] must be a table ({source.where(section)})"
@@ -108,7 +171,13 @@ def _build(cls: type, table: Any, section: str, source: _Source):
         if not _check(table[name], expected):
             msg = (
                 f"key {name!r} in [{section}] ({source.where(section, name)}) must be "
-                f"{expected}; got {table[name]!r}"
+                f"{expected}; got {table[name]!r}{_TYPE_HINTS.get(name, '')}"
+            )
+            raise ConfigError(msg)
+        if _non_finite(table[name]):
+            msg = (
+                f"[{section}] {name} ({source.where(section, name)}) = {_show(table[name])}: "
+                "must be finite (no nan or inf)"
             )
             raise ConfigError(msg)
         values[name] = table[name]
@@ -120,7 +189,13 @@ def _build(cls: type, table: Any, section: str, source: _Source):
                 f"{allowed}; got {values[name]!r}"
             )
             raise ConfigError(msg)
-    return cls(**values)
+    result = cls(**values)
+    namer = _KeyNamer(section, source)
+    object.__setattr__(result, "_key_namer", namer)
+    validate = getattr(result, "validate", None)
+    if validate is not None:
+        validate(namer)
+    return result
 
 
 def option(type_: str, default: Any = dataclasses.MISSING, *, choices=None, factory=None):
@@ -133,6 +208,40 @@ def option(type_: str, default: Any = dataclasses.MISSING, *, choices=None, fact
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+#: Most cells a ``[domain]`` may ask for (after ``refine``): far beyond what the solvers
+#: finish on a workstation; a larger count is a typo (cells = [1000000000]) or a unit slip.
+MAX_CELLS = 20_000_000
+#: Most uniform refinements of a ``[domain]`` (each multiplies the cells by 2^dimension).
+MAX_REFINE = 8
+#: Tolerance on the sum of mixture weights, per weight (that of GaussianMixture).
+WEIGHTS_ATOL = 1e-12
+
+
+def _check_covariance(key: str, cov: list, dim: int) -> None:
+    """A symmetric positive definite ``dim x dim`` matrix, else ConfigError naming ``key``."""
+    import numpy as np
+
+    if len(cov) != dim or any(len(row) != dim for row in cov):
+        raise bad_value(
+            key,
+            cov,
+            f"must be a {dim} x {dim} matrix (the dimension of the mean/means), "
+            f"got {len(cov)} row(s) of lengths {[len(row) for row in cov]}",
+        )
+    matrix = np.asarray(cov, dtype=float)
+    if not np.allclose(matrix, matrix.T, rtol=1e-12, atol=0.0):
+        raise bad_value(key, cov, "must be symmetric (cov[i][j] == cov[j][i])")
+    eigenvalues = np.linalg.eigvalsh(matrix)
+    if not eigenvalues.min() > 0.0:
+        raise bad_value(
+            key,
+            cov,
+            f"must be positive definite, its eigenvalues are "
+            f"{[float(f'{e:.6g}') for e in eigenvalues]}; variances (std squared) go on "
+            "the diagonal and must be > 0, e.g. [[0.25]] for std 0.5",
+        )
 
 
 @dataclass(frozen=True)
@@ -149,6 +258,90 @@ class DensityConfig:
     lower: list = option("list[float]", None)
     upper: list = option("list[float]", None)
 
+    def validate(self, key) -> None:
+        """ConfigError naming the key for missing, mis-sized or out-of-range parameters."""
+        # a KDE table ([initial] of jsd-flow) draws its samples from the density of `source`
+        kind = getattr(self, "source", None) if self.kind == "kde" else self.kind
+        if kind == "gaussian":
+            self._need(key, "mean", "cov")
+            if not self.mean:
+                raise bad_value(key("mean"), self.mean, "must hold at least one coordinate")
+            _check_covariance(key("cov"), self.cov, len(self.mean))
+        elif kind == "mixture":
+            self._validate_mixture(key)
+        elif kind == "uniform":
+            self._need(key, "lower", "upper")
+            if not self.lower or len(self.lower) != len(self.upper):
+                raise bad_value(
+                    key("upper"),
+                    self.upper,
+                    f"must have one entry per entry of lower = {self.lower} (non-empty)",
+                )
+            swapped = [
+                i for i, (a, b) in enumerate(zip(self.lower, self.upper, strict=True)) if not a < b
+            ]
+            if swapped:
+                raise bad_value(
+                    key("lower"),
+                    self.lower,
+                    f"must be < upper = {self.upper} in every coordinate (not in coordinate "
+                    f"{swapped[0]}); were lower and upper swapped?",
+                )
+
+    def _need(self, key, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) is None:
+                msg = f"{key(name)}: missing; kind = {self.kind!r} needs {', '.join(names)}"
+                raise ConfigError(msg)
+
+    def _validate_mixture(self, key) -> None:
+        self._need(key, "means")
+        means = self.means
+        if not means or any(len(m) != len(means[0]) or not m for m in means):
+            raise bad_value(
+                key("means"), means, "must be a non-empty list of points of one dimension"
+            )
+        n, dim = len(means), len(means[0])
+        if (self.stds is None) == (self.covs is None):
+            msg = (
+                f"{key('stds')}: give exactly one of stds (one standard deviation per "
+                "component) or covs (one covariance matrix per component)"
+            )
+            raise ConfigError(msg)
+        if self.stds is not None:
+            if len(self.stds) != n:
+                raise bad_value(key("stds"), self.stds, f"must have one entry per mean ({n})")
+            if not all(s > 0 for s in self.stds):
+                raise bad_value(
+                    key("stds"),
+                    self.stds,
+                    "standard deviations must be > 0 (they are not "
+                    "variances or covariances: give covs for a full covariance)",
+                )
+        else:
+            if len(self.covs) != n:
+                raise bad_value(key("covs"), self.covs, f"must have one matrix per mean ({n})")
+            for i, cov in enumerate(self.covs):
+                _check_covariance(f"{key('covs')}[{i}]", cov, dim)
+        if self.weights is not None:
+            if len(self.weights) != n:
+                raise bad_value(key("weights"), self.weights, f"must have one entry per mean ({n})")
+            if not all(0.0 <= w <= 1.0 for w in self.weights):
+                raise bad_value(
+                    key("weights"),
+                    self.weights,
+                    "every weight is a probability in [0, 1]; "
+                    "give fractions (0.5), not percentages (50)",
+                )
+            total = math.fsum(self.weights)
+            if abs(total - 1.0) > WEIGHTS_ATOL * n:
+                raise bad_value(
+                    key("weights"),
+                    self.weights,
+                    f"must sum to 1 (within {WEIGHTS_ATOL:.0e} per weight, as "
+                    f"GaussianMixture requires), they sum to {total:.12g}",
+                )
+
     def build(self):
         """The :class:`~gan_pde.densities.Density` this table describes."""
         from gan_pde import densities
@@ -162,6 +355,9 @@ class DensityConfig:
         return densities.Uniform(lower=self.lower, upper=self.upper)
 
 
+_DOMAIN_DIMS = {"interval": 1, "rectangle": 2, "box": 3}
+
+
 @dataclass(frozen=True)
 class DomainConfig:
     """``[domain]``: a structured mesh (``bounds``, ``cells``) or a mesh file."""
@@ -173,16 +369,75 @@ class DomainConfig:
     name: str = option("str", None)
     refine: int = option("int", 0)
 
+    def validate(self, key) -> None:
+        """ConfigError naming the key for missing, swapped or absurd sizes."""
+        if not 0 <= self.refine <= MAX_REFINE:
+            raise bad_value(
+                key("refine"),
+                self.refine,
+                f"must be an integer in [0, {MAX_REFINE}] (uniform "
+                "refinements, each multiplying the cells by 2^dimension)",
+            )
+        if self.kind == "file" and not self.path:
+            raise ConfigError(f"{key('path')}: missing; kind = 'file' needs the mesh file path")
+        if self.kind == "bundled" and not self.name:
+            raise ConfigError(f"{key('name')}: missing; kind = 'bundled' needs a mesh name")
+        dim = _DOMAIN_DIMS.get(self.kind)
+        if dim is None:
+            return
+        for name in ("bounds", "cells"):
+            if getattr(self, name) is None:
+                msg = (
+                    f"[domain] kind={self.kind!r} needs 'bounds' and 'cells': "
+                    f"{key(name)} is missing"
+                )
+                raise ConfigError(msg)
+        if len(self.bounds) != dim or len(self.cells) != dim:
+            msg = (
+                f"[domain] kind={self.kind!r} needs {dim} bounds [a, b] and {dim} cell "
+                f"counts; got bounds={self.bounds}, cells={self.cells} ({key('bounds')})"
+            )
+            raise ConfigError(msg)
+        for i, pair in enumerate(self.bounds):
+            if len(pair) != 2:
+                raise bad_value(key("bounds"), self.bounds, f"entry {i} must be a pair [a, b]")
+            if not pair[0] < pair[1]:
+                raise bad_value(
+                    key("bounds"),
+                    self.bounds,
+                    f"entry {i} must have a < b; got "
+                    f"{pair}: write [{pair[1]:g}, {pair[0]:g}] if the two ends were swapped"
+                    if pair[0] > pair[1]
+                    else f"entry {i} is an empty range {pair}",
+                )
+        bad = [c for c in self.cells if c < 1]
+        if bad:
+            raise bad_value(key("cells"), self.cells, "every cell count must be >= 1")
+        total = math.prod(self.cells) * 2 ** (dim * self.refine)
+        if total > MAX_CELLS:
+            raise bad_value(
+                key("cells"),
+                self.cells,
+                f"{total:.3g} cells (refine = {self.refine}) is "
+                f"more than the {MAX_CELLS:.0e} a config may ask for; use fewer cells",
+            )
+
     def build(self):
         """The scikit-fem mesh this table describes."""
         from gan_pde import mesh
 
         if self.kind == "file":
-            built = mesh.load(self.path)
+            from gan_pde.errors import MeshError
+
+            try:
+                built = mesh.load(self.path)
+            except MeshError as err:
+                msg = f"{key_of(self, 'path')}: {err}"
+                raise MeshError(msg) from err
         elif self.kind == "bundled":
             built = mesh.bundled(self.name)
         else:
-            dim = {"interval": 1, "rectangle": 2, "box": 3}[self.kind]
+            dim = _DOMAIN_DIMS[self.kind]
             if self.bounds is None or self.cells is None:
                 msg = f"[domain] kind={self.kind!r} needs 'bounds' and 'cells'"
                 raise ConfigError(msg)
@@ -198,7 +453,34 @@ class DomainConfig:
                 built = mesh.rectangle(*map(tuple, self.bounds), n=tuple(self.cells))
             else:
                 built = mesh.box(*map(tuple, self.bounds), n=tuple(self.cells))
-        return built.refined(self.refine) if self.refine else built
+        if self.refine:
+            total = built.t.shape[1] * 2 ** (built.dim() * self.refine)
+            if total > MAX_CELLS:
+                raise bad_value(
+                    key_of(self, "refine"),
+                    self.refine,
+                    f"the mesh has {built.t.shape[1]} "
+                    f"cells, refined {total:.3g}: more than the {MAX_CELLS:.0e} a config may "
+                    "ask for; lower refine",
+                )
+            return built.refined(self.refine)
+        return built
+
+
+def _count_dofs(mesh, element: str) -> int:
+    """Number of degrees of freedom of a P1/P2/Q1/Q2 element on ``mesh``."""
+    nodes = mesh.p.shape[1]
+    if element in ("P1", "Q1"):
+        return nodes
+    dim = mesh.dim()
+    edges = (
+        mesh.t.shape[1] if dim == 1 else (mesh.facets.shape[1] if dim == 2 else mesh.edges.shape[1])
+    )
+    if element == "P2":
+        return nodes + edges
+    interior = mesh.t.shape[1]
+    faces = mesh.facets.shape[1] if dim == 3 else 0
+    return nodes + edges + faces + interior  # Q2
 
 
 @dataclass(frozen=True)
@@ -209,6 +491,27 @@ class SolverConfig:
     element: str = option("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
     method: str = option("str", "auto", choices=("auto", "dense", "shift-invert", "lobpcg"))
     tol: float = option("float", 1e-10)
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for k < 1 or a tolerance outside (0, 1)."""
+        if self.k < 1:
+            raise bad_value(
+                key("k"), self.k, "must be >= 1 (the number of eigenpairs, the zero one included)"
+            )
+        if not 0.0 < self.tol < 1.0:
+            raise bad_value(
+                key("tol"), self.tol, "must be in (0, 1) (a relative tolerance, e.g. 1e-10)"
+            )
+
+    def check_mesh(self, mesh) -> None:
+        """ConfigError naming ``[solver] k`` when it exceeds the degrees of freedom of ``mesh``."""
+        if self.k > (n := _count_dofs(mesh, self.element)):
+            raise bad_value(
+                key_of(self, "k"),
+                self.k,
+                f"more eigenpairs than the {n} degrees of freedom "
+                f"of {self.element} on this mesh; lower k or use more [domain] cells",
+            )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ every triangle, so clockwise and counter-clockwise cells are equally valid.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import math
@@ -259,17 +260,33 @@ def box(
 
 
 def load(path: str | PathLike[str]) -> skfem.Mesh:
-    """Read a mesh file into a scikit-fem mesh.
+    """Read a mesh file into a scikit-fem mesh, with its physical groups.
 
     Any format meshio reads works (gmsh ``.msh`` v2/v4, ``.xdmf``, ``.vtu``, ...).  The
     cells of the highest dimension are kept (tetra, hexahedron > triangle, quad > line;
     blocks of the same type are concatenated; lower-dimensional blocks such as boundary
-    lines or physical points are dropped).  Nodes that no kept cell uses (gmsh writes its
-    geometry points) are dropped and the rest renumbered in their original order.  Cells
-    of dimension ``d`` keep the first ``d`` coordinates; the others must vanish (within
-    ``FLAT_RTOL`` times the extent of the mesh), so a 1-D mesh must lie on the x-axis and
-    a 2-D mesh in the plane ``z = 0``.  Physical groups and other tags are not kept.
-    The result passes :func:`check_quality`.
+    lines or physical points serve only to name boundaries).  Nodes that no kept cell uses
+    (gmsh writes its geometry points) are dropped and the rest renumbered in their
+    original order.  Cells of dimension ``d`` keep the first ``d`` coordinates; the others
+    must vanish (within ``FLAT_RTOL`` times the extent of the mesh), so a 1-D mesh must lie
+    on the x-axis and a 2-D mesh in the plane ``z = 0``.  The result passes
+    :func:`check_quality`.
+
+    Physical groups (gmsh) are kept, under their names (an unnamed group under its
+    number, e.g. ``"7"``):
+
+    - groups of cells of the mesh's dimension become ``mesh.subdomains``: name -> sorted
+      indices of cells (columns of ``mesh.t``);
+    - groups of cells one dimension lower become ``mesh.boundaries``: name -> sorted
+      indices of facets (columns of ``mesh.facets``), interior facets included (an
+      interface between two subdomains), usable as
+      ``skfem.FacetBasis(mesh, element, facets=mesh.boundaries["outer"])``;
+    - groups of lower dimension still (physical points of a 2-D mesh, curves and points
+      of a 3-D one) are not kept.
+
+    A cell in several physical groups belongs to each of them (gmsh 2.2 files repeat such
+    a cell once per group; the copies are merged).  ``mesh.subdomains`` and
+    ``mesh.boundaries`` are None when the file has no groups of that dimension.
 
     Parameters
     ----------
@@ -285,8 +302,9 @@ def load(path: str | PathLike[str]) -> skfem.Mesh:
     ------
     MeshError
         If the file does not exist or cannot be read, has no cells, mixes cell types of
-        the top dimension, has second-order or unsupported cells, is not flat, or fails
-        :func:`check_quality`.  The message names the file.
+        the top dimension (e.g. triangles and quadrilaterals), has second-order or
+        unsupported cells, is not flat, has a boundary group whose elements are not facets
+        of the mesh, or fails :func:`check_quality`.  The message names the file.
 
     Examples
     --------
@@ -299,13 +317,18 @@ def load(path: str | PathLike[str]) -> skfem.Mesh:
     """
     path = Path(path)
     raw = _read_meshio(path)
-    cell_type, cells = _top_cells(raw, path)
+    cell_type, blocks = _top_cells(raw, path)
+    cells = np.concatenate([raw.cells[i].data for i in blocks]).astype(np.int64)
     if cells.min() < 0 or cells.max() >= len(raw.points):
         msg = (
             f"mesh file {str(path)!r}: cells refer to nodes {int(cells.min())} to "
             f"{int(cells.max())}, but the file has nodes 0 to {len(raw.points) - 1}"
         )
         raise MeshError(msg)
+    groups = _physical_groups(raw)
+    subdomains = _cell_groups(groups, blocks, [len(raw.cells[i].data) for i in blocks])
+    if groups:
+        cells, subdomains = _merge_repeated_cells(cells, subdomains)
     used, local = np.unique(cells, return_inverse=True)
     points = _flat_points(np.asarray(raw.points, dtype=np.float64)[used], cell_type, path)
     t = local.reshape(cells.shape).T
@@ -317,6 +340,13 @@ def load(path: str | PathLike[str]) -> skfem.Mesh:
     except MeshError as err:
         msg = f"mesh file {str(path)!r}: {err}"
         raise MeshError(msg) from err
+    renumber = np.full(len(raw.points), -1, dtype=np.int64)
+    renumber[used] = np.arange(used.size)
+    boundaries = _facet_groups(raw, groups, result, cell_type, renumber, path)
+    if subdomains or boundaries:
+        result = dataclasses.replace(
+            result, _boundaries=boundaries or None, _subdomains=subdomains or None
+        )
     return result
 
 
@@ -737,29 +767,38 @@ def _read_meshio(path: Path) -> meshio.Mesh:
     # sys.exit when no reader accepts the file.
     except (Exception, SystemExit) as err:
         reason = " ".join(log.getvalue().split()) or f"{type(err).__name__}: {err}"
+        if "Incompatible cell data" in reason and path.suffix.lower() == ".msh":
+            reason += (
+                " (meshio cannot read gmsh 4.1 files that mix elements with and without "
+                "physical groups, as Mesh.SaveAll = 1 writes them: save without SaveAll, "
+                "which keeps the elements of the physical groups, or as Mesh.MshFileVersion "
+                "= 2.2)"
+            )
         msg = f"cannot read mesh file {str(path)!r}: {reason}"
         raise MeshError(msg) from err
     _log_meshio(log, path)
     return raw
 
 
-def _top_cells(raw: meshio.Mesh, path: Path) -> tuple[str, NDArray[np.int64]]:
-    blocks = [(block.type, np.asarray(block.data)) for block in raw.cells if len(block.data)]
-    unknown = sorted({kind for kind, _ in blocks if kind not in _CELL_DIMS})
+def _top_cells(raw: meshio.Mesh, path: Path) -> tuple[str, list[int]]:
+    """The type of the cells of the highest dimension and the indices of their blocks."""
+    blocks = [(block.type, len(block.data)) for block in raw.cells]
+    present = [(kind, n) for kind, n in blocks if n]
+    unknown = sorted({kind for kind, _ in present if kind not in _CELL_DIMS})
     if unknown:
         msg = (
             f"mesh file {str(path)!r}: unsupported cell type(s) {unknown}; "
             f"expected {', '.join(_MESH_CLASSES)}"
         )
         raise MeshError(msg)
-    top = max((_CELL_DIMS[kind] for kind, _ in blocks), default=0)
+    top = max((_CELL_DIMS[kind] for kind, _ in present), default=0)
     if top == 0:
         msg = (
             f"mesh file {str(path)!r}: no cells of dimension 1 to 3 found "
-            f"({len(raw.points)} points; cell blocks: {[kind for kind, _ in blocks]})"
+            f"({len(raw.points)} points; cell blocks: {[kind for kind, _ in present]})"
         )
         raise MeshError(msg)
-    kinds = sorted({kind for kind, _ in blocks if _CELL_DIMS[kind] == top})
+    kinds = sorted({kind for kind, _ in present if _CELL_DIMS[kind] == top})
     higher = [kind for kind in kinds if kind in _HIGHER_ORDER]
     if higher:
         msg = (
@@ -769,8 +808,14 @@ def _top_cells(raw: meshio.Mesh, path: Path) -> tuple[str, NDArray[np.int64]]:
         )
         raise MeshError(msg)
     if len(kinds) > 1:
-        msg = f"mesh file {str(path)!r}: mixed cell types {kinds} are not supported"
-        raise MeshError(msg)
+        counts = {kind: sum(n for k, n in present if k == kind) for kind in kinds}
+        advice = _MIXED_ADVICE.get(top, "")
+        msg = (
+            f"mesh file {str(path)!r}: mixed cell types of dimension {top}: "
+            f"{', '.join(f'{n} {kind}' for kind, n in counts.items())}; a scikit-fem mesh "
+            f"holds one cell type. {advice}"
+        )
+        raise MeshError(msg.strip())
     kind = kinds[0]
     if kind not in _MESH_CLASSES:
         msg = (
@@ -778,7 +823,151 @@ def _top_cells(raw: meshio.Mesh, path: Path) -> tuple[str, NDArray[np.int64]]:
             f"expected {', '.join(_MESH_CLASSES)}"
         )
         raise MeshError(msg)
-    return kind, np.concatenate([data for k, data in blocks if k == kind]).astype(np.int64)
+    return kind, [i for i, (k, n) in enumerate(blocks) if k == kind and n]
+
+
+_FACET_WORDS = {0: "point", 1: "line", 2: "surface"}
+_MIXED_ADVICE = {
+    2: (
+        "Re-mesh with triangles only (gmsh: Mesh.RecombineAll = 0 and no 'Recombine "
+        "Surface') or with quadrilaterals only (Mesh.RecombineAll = 1 with "
+        "Mesh.SubdivisionAlgorithm = 1, which also splits the remaining triangles)."
+    ),
+    3: (
+        "Re-mesh with tetrahedra only (gmsh: no 'Recombine', Mesh.RecombineAll = 0) or "
+        "with hexahedra only (Mesh.SubdivisionAlgorithm = 2)."
+    ),
+}
+
+
+def _physical_groups(raw: meshio.Mesh) -> dict[int, list[tuple[str, NDArray[np.int64]]]]:
+    """Physical groups by cell block: block index -> [(name, indices of its cells)].
+
+    Named groups come from meshio's ``cell_sets`` (gmsh 4: a cell in several groups is in
+    each set); the ``gmsh:physical`` tags add the groups that are not there: every group
+    of a gmsh 2.2 file, and unnamed groups (named by their number).  Tag 0 means "no
+    group".
+    """
+    groups: dict[int, list[tuple[str, NDArray[np.int64]]]] = {}
+    covered: set[tuple[int, str]] = set()
+    for name, per_block in raw.cell_sets.items():
+        if name.startswith("gmsh:"):
+            continue
+        for i, indices in enumerate(per_block):
+            if indices is not None and len(indices) and i < len(raw.cells):
+                groups.setdefault(i, []).append((str(name), np.asarray(indices, np.int64)))
+                covered.add((_CELL_DIMS.get(raw.cells[i].type, -1), str(name)))
+    names = {
+        (int(value[1]), int(value[0])): str(name)
+        for name, value in raw.field_data.items()
+        if np.size(value) >= 2
+    }
+    tags = raw.cell_data.get("gmsh:physical")
+    if tags is None:
+        return groups
+    for i, (block, block_tags) in enumerate(zip(raw.cells, tags, strict=False)):
+        dim = _CELL_DIMS.get(block.type, -1)
+        block_tags = np.asarray(block_tags).reshape(-1)
+        if block_tags.shape[0] != len(block.data):
+            continue
+        for tag in np.unique(block_tags):
+            name = names.get((dim, int(tag)), str(int(tag)))
+            if tag <= 0 or (dim, name) in covered:
+                continue
+            groups.setdefault(i, []).append((name, np.flatnonzero(block_tags == tag)))
+    return groups
+
+
+def _cell_groups(
+    groups: Mapping[int, list[tuple[str, NDArray]]], blocks: list[int], sizes: list[int]
+) -> dict[str, NDArray[np.int64]]:
+    """Groups of top cells: name -> indices into the concatenated top blocks."""
+    result: dict[str, list[NDArray]] = {}
+    offset = 0
+    for block, size in zip(blocks, sizes, strict=True):
+        for name, indices in groups.get(block, []):
+            result.setdefault(name, []).append(offset + indices)
+        offset += size
+    return {name: np.concatenate(parts) for name, parts in result.items()}
+
+
+def _merge_repeated_cells(
+    cells: NDArray[np.int64], subdomains: dict[str, NDArray[np.int64]]
+) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
+    """Merge copies of a cell (gmsh 2.2 writes a cell once per physical group)."""
+    keys = _row_keys(np.sort(cells, axis=1))
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if first.size == cells.shape[0]:
+        return cells, {name: np.unique(ix) for name, ix in subdomains.items()}
+    keep = np.sort(first)
+    position = np.empty(first.size, dtype=np.int64)
+    position[np.argsort(first)] = np.arange(first.size)
+    new_index = position[inverse]
+    logger.debug("merged %d repeated cells", cells.shape[0] - keep.size)
+    return cells[keep], {name: np.unique(new_index[ix]) for name, ix in subdomains.items()}
+
+
+def _facet_groups(
+    raw: meshio.Mesh,
+    groups: Mapping[int, list[tuple[str, NDArray]]],
+    mesh: skfem.Mesh,
+    cell_type: str,
+    renumber: NDArray[np.int64],
+    path: Path,
+) -> dict[str, NDArray[np.int64]]:
+    """Groups of cells one dimension below the top: name -> indices of mesh facets."""
+    dim = _CELL_DIMS[cell_type]
+    parts: dict[str, list[NDArray]] = {}
+    for block, members in groups.items():
+        kind = raw.cells[block].type
+        if _CELL_DIMS.get(kind) != dim - 1 or kind in _HIGHER_ORDER:
+            continue
+        data = np.asarray(raw.cells[block].data, dtype=np.int64)
+        for name, indices in members:
+            parts.setdefault(name, []).append(data[indices])
+    if not parts:
+        return {}
+    facets = np.sort(mesh.facets, axis=0).T
+    result = {}
+    for name, pieces in parts.items():
+        nodes = np.concatenate(pieces)
+        inside = (nodes >= 0) & (nodes < renumber.size)
+        local = np.where(inside, renumber[np.where(inside, nodes, 0)], -1)
+        found = _find_rows(facets, np.sort(local, axis=1)) if np.all(local >= 0) else None
+        if found is None or np.any(found < 0):
+            missing = (
+                int(np.sum(np.any(local < 0, axis=1))) if found is None else int(np.sum(found < 0))
+            )
+            msg = (
+                f"mesh file {str(path)!r}: physical group {name!r}: {missing} of its "
+                f"{nodes.shape[0]} {_FACET_WORDS[dim - 1]} elements are not facets of the "
+                f"{cell_type} mesh; the group must lie on the mesh (conforming, same nodes)"
+            )
+            raise MeshError(msg)
+        result[name] = np.unique(found)
+    return result
+
+
+def _row_keys(rows: NDArray[np.int64]) -> NDArray:
+    """One int64 key per row of non-negative integers (the rows themselves if too large)."""
+    base = int(rows.max(initial=0)) + 1
+    if rows.shape[1] * math.log2(max(base, 2)) >= 62:
+        return rows
+    keys = np.zeros(rows.shape[0], dtype=np.int64)
+    for column in rows.T:
+        keys = keys * base + column
+    return keys
+
+
+def _find_rows(table: NDArray[np.int64], rows: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Index in ``table`` of every row of ``rows`` (-1 where absent); rows are unique in table."""
+    both = _row_keys(np.concatenate([table, rows]))
+    _, inverse = np.unique(both, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    lookup = np.full(both.shape[0], -1, dtype=np.int64)
+    lookup[inverse[: table.shape[0]]] = np.arange(table.shape[0])
+    return lookup[inverse[table.shape[0] :]]
 
 
 def _flat_points(points: NDArray[np.float64], cell_type: str, path: Path) -> NDArray:
@@ -796,9 +985,15 @@ def _flat_points(points: NDArray[np.float64], cell_type: str, path: Path) -> NDA
     extra = np.abs(points[:, dim:]).max(initial=0.0)
     if extra > FLAT_RTOL * extent:
         where = "the x-axis (y = z = 0)" if dim == 1 else "the plane z = 0"
+        hint = (
+            "; if the mesh is meant to be of a higher dimension, its cells are missing from "
+            "the file: gmsh writes only the elements of physical groups when there are any, "
+            f"so add a physical group of dimension {dim + 1} (e.g. 'Physical "
+            f"{'Surface' if dim == 1 else 'Volume'}') or set Mesh.SaveAll = 1"
+        )
         msg = (
             f"mesh file {str(path)!r}: {cell_type} cells must lie on {where}; "
-            f"found a coordinate of size {extra:.3g} (mesh extent {extent:.3g})"
+            f"found a coordinate of size {extra:.3g} (mesh extent {extent:.3g}){hint}"
         )
         raise MeshError(msg)
     return points[:, :dim]

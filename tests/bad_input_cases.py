@@ -80,6 +80,33 @@ def _config(text: str):
     return load_spectrum_config(path)
 
 
+def _flow_config(solver: str):
+    from gan_pde.commands.jsd_flow import load_config
+
+    density = "kind = 'gaussian'\nmean = [0.0]\ncov = [[1.0]]\n"
+    text = f"[target]\n{density}[initial]\n{density}{_DOMAIN}[solver]\n{solver}"
+    return load_config(_write("flow.toml", text.encode()))
+
+
+def _spectrum_run(text: str):
+    """What ``gan-pde spectrum`` checks: the config, then k against the built mesh."""
+    config = _config(text)
+    config.solver.check_mesh(config.domain.build())
+
+
+def _meanfield_config(old: str, new: str):
+    from gan_pde.commands.meanfield import load_config
+    from gan_pde.config import bundled_config_text
+
+    text = bundled_config_text("meanfield")
+    assert old in text
+    return load_config(_write("meanfield.toml", text.replace(old, new, 1).encode()))
+
+
+def _fixture(name: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", name)
+
+
 def _wgan(**kwargs):
     from gan_pde.meanfield import WGANMeanField
 
@@ -108,6 +135,8 @@ def _dual(**kwargs):
 
 
 _DOMAIN = "[domain]\nkind = 'interval'\nbounds = [[-5.0, 5.0]]\ncells = [10]\n"
+_GAUSS = "[density]\nkind = 'gaussian'\nmean = [0.0]\ncov = [[1.0]]\n"
+_MIX = "[density]\nkind = 'mixture'\nmeans = [[-2.0], [2.0]]\nstds = [1.0, 1.0]\n"
 E = errors
 CASES = [
     Case(
@@ -354,6 +383,179 @@ CASES = [
         lambda: _config("[density]\nkind = 'gaussian'\nmean = 'zero'\ncov = [[1.0]]\n" + _DOMAIN),
         E.ConfigError,
         r"key 'mean' in \[density\] \(.*line 3\) must be",
+    ),
+    Case(
+        "config (every command)",
+        "absurd size: a billion cells",
+        lambda: _config(_GAUSS + _DOMAIN.replace("[10]", "[1000000000]")),
+        E.ConfigError,
+        r"\[domain\] cells \(.*line 8\) = \[1000000000\]: 1e\+09 cells .* use fewer cells",
+    ),
+    Case(
+        "config (every command)",
+        "zero cells",
+        lambda: _config(_GAUSS + _DOMAIN.replace("[10]", "[0]")),
+        E.ConfigError,
+        r"\[domain\] cells \(.*line 8\) = \[0\]: every cell count must be >= 1",
+    ),
+    Case(
+        "config (every command)",
+        "cells written as a float (1e9)",
+        lambda: _config(_GAUSS + _DOMAIN.replace("[10]", "[1e9]")),
+        E.ConfigError,
+        r"key 'cells' in \[domain\] \(.*line 8\) must be list\[int\].*not 4e2",
+    ),
+    Case(
+        "config (every command)",
+        "swapped bounds [8, -8]",
+        lambda: _config(_GAUSS + _DOMAIN.replace("[[-5.0, 5.0]]", "[[8.0, -8.0]]")),
+        E.ConfigError,
+        r"\[domain\] bounds \(.*line 7\) = \[\[8.0, -8.0\]\]: .*write \[-8, 8\] if the two "
+        r"ends were swapped",
+    ),
+    Case(
+        "config (every command)",
+        "refine = 30",
+        lambda: _config(_GAUSS + _DOMAIN + "refine = 30\n"),
+        E.ConfigError,
+        r"\[domain\] refine \(.*line 9\) = 30: must be an integer in \[0, 8\]",
+    ),
+    Case(
+        "config (every command)",
+        "a std where the covariance matrix goes",
+        lambda: _config(_GAUSS.replace("[[1.0]]", "[0.5]") + _DOMAIN),
+        E.ConfigError,
+        r"key 'cov' in \[density\] .* got \[0.5\] \(a covariance matrix.*not standard "
+        r"deviations",
+    ),
+    Case(
+        "config (every command)",
+        "negative variance",
+        lambda: _config(_GAUSS.replace("[[1.0]]", "[[-0.25]]") + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] cov \(.*line 4\) = \[\[-0.25\]\]: must be positive definite, its "
+        r"eigenvalues are \[-0.25\]",
+    ),
+    Case(
+        "config (every command)",
+        "non-symmetric covariance",
+        lambda: _config(
+            _GAUSS.replace("[0.0]", "[0.0, 0.0]").replace("[[1.0]]", "[[1.0, 0.5], [0.2, 1.0]]")
+            + _DOMAIN
+        ),
+        E.ConfigError,
+        r"\[density\] cov \(.*line 4\) = .*: must be symmetric",
+    ),
+    Case(
+        "config (every command)",
+        "covariance of the wrong size",
+        lambda: _config(_GAUSS.replace("[0.0]", "[0.0, 0.0]") + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] cov .* = \[\[1.0\]\]: must be a 2 x 2 matrix",
+    ),
+    Case(
+        "config (every command)",
+        "NaN in a value",
+        lambda: _config(_GAUSS.replace("[0.0]", "[nan]") + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] mean \(.*line 3\) = \[nan\]: must be finite",
+    ),
+    Case(
+        "config (every command)",
+        "mixture weights in percent",
+        lambda: _config(_MIX + "weights = [50, 50]\n" + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] weights \(.*line 5\) = \[50, 50\]: every weight is a probability in "
+        r"\[0, 1\]",
+    ),
+    Case(
+        "config (every command)",
+        "mixture weights summing to 1.1",
+        lambda: _config(_MIX + "weights = [0.5, 0.6]\n" + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] weights \(.*line 5\) = \[0.5, 0.6\]: must sum to 1 .*they sum to 1.1",
+    ),
+    Case(
+        "config (every command)",
+        "negative standard deviation",
+        lambda: _config(_MIX.replace("[1.0, 1.0]", "[1.0, -1.0]") + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] stds \(.*line 4\) = \[1.0, -1.0\]: standard deviations must be > 0",
+    ),
+    Case(
+        "config (every command)",
+        "uniform with lower and upper swapped",
+        lambda: _config("[density]\nkind = 'uniform'\nlower = [1.0]\nupper = [-1.0]\n" + _DOMAIN),
+        E.ConfigError,
+        r"\[density\] lower \(.*line 3\) = \[1.0\]: must be < upper .*were lower and upper "
+        r"swapped\?",
+    ),
+    Case(
+        "config: gan-pde spectrum",
+        "k = 0",
+        lambda: _config(_GAUSS + _DOMAIN + "[solver]\nk = 0\n"),
+        E.ConfigError,
+        r"\[solver\] k \(.*line 10\) = 0: must be >= 1",
+    ),
+    Case(
+        "config: gan-pde spectrum",
+        "k above the number of dofs",
+        lambda: _spectrum_run(_GAUSS + _DOMAIN + "[solver]\nk = 50\n"),
+        E.ConfigError,
+        r"\[solver\] k \(.*line 10\) = 50: more eigenpairs than the 11 degrees of freedom",
+    ),
+    Case(
+        "config: gan-pde jsd-flow",
+        "t_final and dt swapped",
+        lambda: _flow_config("t_final = 0.05\ndt = 5.0\n"),
+        E.ConfigError,
+        r"\[solver\] dt \(.*line 15\) = 5.0: the step is longer than t_final = 0.05; were "
+        r"t_final and dt swapped\?",
+    ),
+    Case(
+        "config: gan-pde jsd-flow",
+        "dt = 0",
+        lambda: _flow_config("dt = 0.0\n"),
+        E.ConfigError,
+        r"key 'dt' in \[solver\] \(.*line 14\) must be positive and finite; got 0.0",
+    ),
+    Case(
+        "config: gan-pde jsd-flow",
+        "absurd number of steps",
+        lambda: _flow_config("t_final = 5.0\ndt = 1e-9\n"),
+        E.ConfigError,
+        r"\[solver\] dt \(.*line 15\) = 1e-09: t_final / dt = 5e\+09 steps, more than 1e\+07",
+    ),
+    Case(
+        "config: gan-pde meanfield",
+        "neuron grid bounds swapped",
+        lambda: _meanfield_config("lower = [-3.0, -3.0]", "lower = [3.0, -3.0]"),
+        E.ConfigError,
+        r"\[generator\] lower \(.*line \d+\) = \[3.0, -3.0\]: entry 0 must be < upper\[0\] = "
+        r"3; were lower and upper swapped\?",
+    ),
+    Case(
+        "config: gan-pde meanfield",
+        "data weights in percent",
+        lambda: _meanfield_config("data_weights = [0.5, 0.5]", "data_weights = [50.0, 50.0]"),
+        E.ConfigError,
+        r"\[model\] data_weights \(.*line \d+\) = \[50.0, 50.0\]: every weight is a "
+        r"probability in \[0, 1\]",
+    ),
+    Case(
+        "config: gan-pde meanfield",
+        "CFL fraction above 1",
+        lambda: _meanfield_config("cfl = 0.8", "cfl = 80.0"),
+        E.ConfigError,
+        r"\[solver\] cfl \(.*line \d+\) = 80.0: must be in \(0, 1\]",
+    ),
+    Case(
+        "mesh.load",
+        "triangles and quadrilaterals in one file",
+        lambda: _gp().mesh.load(_fixture("tri_quad.msh")),
+        E.MeshError,
+        r"tri_quad.msh': mixed cell types of dimension 2: \d+ quad, \d+ triangle; .*"
+        r"Re-mesh with triangles only \(gmsh: Mesh.RecombineAll = 0",
     ),
     Case(
         "meanfield.ToyWGAN",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,7 +125,9 @@ def test_unreadable_mesh_file_is_a_clean_cli_error(tmp_path, capsys):
         f'kind = "file"\npath = "{garbage}"',
     )
     assert main(["spectrum", str(_write(tmp_path, config))]) == 2
-    assert "bad.msh" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bad.msh" in err
+    assert re.search(r"\[domain\] path \(.*c.toml, line 9\): cannot read mesh file", err), err
 
 
 def test_verify_is_registered_and_writes_a_report(tmp_path, capsys):
@@ -135,3 +139,89 @@ def test_verify_is_registered_and_writes_a_report(tmp_path, capsys):
     assert [r["name"] for r in results] == ["lgan.discrete_spectrum"]
     assert results[0]["passed"] is True
     assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")
+
+
+ANNULUS = Path(__file__).resolve().parent / "data" / "annulus.msh"
+
+
+def test_spectrum_on_a_user_gmsh_file_with_a_hole(tmp_path, capsys):
+    """A gmsh file of one's own (tests/data/annulus.msh: hole, physical groups, vertex
+    and line elements beside the triangles) as [domain] kind = "file"."""
+    config = f"""
+[density]
+kind = "uniform"
+lower = [-3.0, -3.0]
+upper = [3.0, 3.0]
+
+[domain]
+kind = "file"
+path = "{ANNULUS}"
+refine = 1
+
+[solver]
+k = 3
+element = "P2"
+"""
+    assert main(["spectrum", str(_write(tmp_path, config)), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    # the Neumann annulus 0.8 < r < 2: xi_1 = 0.53420 (double).  Refinement keeps the
+    # polygons of the h = 0.6 file (boundary nodes are not moved onto the circles): +2.1 %
+    np.testing.assert_allclose(payload["eigenvalues"][1:], 0.5342, rtol=0.03)
+    assert payload["eigenvalues"][1] == pytest.approx(payload["eigenvalues"][2], rel=1e-8)
+    assert payload["config"]["domain"]["refine"] == 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("cells = [240]", "cells = [2000000000]"), r"\[domain\] cells \(.*line 10\) = "),
+        (("bounds = [[-6.0, 6.0]]", "bounds = [[6.0, -6.0]]"), r"write \[-6, 6\]"),
+        (("k = 4", "k = 5000"), r"\[solver\] k \(.*line 13\) = 5000: more eigenpairs than the 481"),
+        (("cov = [[0.25]]", "cov = [0.5]"), r"not standard deviations"),
+    ],
+)
+def test_bad_config_values_are_clean_cli_errors_naming_the_key(tmp_path, capsys, edit, message):
+    path = _write(tmp_path, SMALL.replace(*edit))
+    assert main(["spectrum", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert str(path) in err
+
+
+def test_bundled_configs_pass_the_new_checks():
+    from gan_pde.commands import jsd_flow, lgan
+
+    load_spectrum_config()
+    jsd_flow.load_config()
+    lgan.load_config(None)
+
+
+def test_jsd_flow_on_a_user_gmsh_file_conserves_mass(tmp_path, capsys):
+    config = f"""
+[target]
+kind = "gaussian"
+mean = [0.5, 0.0]
+cov = [[1.0, 0.0], [0.0, 1.0]]
+
+[initial]
+kind = "mixture"
+means = [[-0.5, 0.5], [-0.5, -0.5]]
+stds = [1.0, 1.0]
+weights = [0.25, 0.75]
+
+[domain]
+kind = "file"
+path = "{ANNULUS}"
+
+[solver]
+t_final = 0.2
+dt = 0.05
+"""
+    out = tmp_path / "out"
+    assert main(["jsd-flow", str(_write(tmp_path, config)), "--out", str(out), "--quiet"]) == 0
+    assert "mass drift" in capsys.readouterr().out
+    from gan_pde.io import load_trajectory
+
+    trajectory = load_trajectory(out / "trajectory.npz")
+    np.testing.assert_allclose(trajectory.mass, 1.0, atol=1e-12)
+    assert trajectory.jsd[-1] < trajectory.jsd[0]

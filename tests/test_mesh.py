@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import re
+from pathlib import Path
 
 import meshio
 import numpy as np
@@ -473,3 +476,266 @@ def test_mixed_orientation_passes():
 def test_check_quality_rejects_unsupported_mesh():
     with pytest.raises(InvalidInputError, match="first-order scikit-fem mesh"):
         gmesh.check_quality(skfem.MeshTri2.init_circle())
+
+
+# --------------------------------------------------------------------------- user meshes
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _user_meshes():
+    """tests/data/user_meshes.py (gmsh builders of the committed fixtures)."""
+    spec = importlib.util.spec_from_file_location("user_meshes", DATA / "user_meshes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _needs_gmsh():
+    try:
+        import gmsh  # noqa: F401
+    except ImportError as err:  # gmsh is in the mesh/dev extras, not in test (CI)
+        pytest.skip(f"the gmsh Python module is not importable ({err}); pip install gmsh")
+    return _user_meshes()
+
+
+def _annulus_neumann_xi1(inner: float = 0.8, outer: float = 2.0) -> float:
+    """First non-zero Neumann eigenvalue of the annulus: k^2, angular number 1, where
+    J1'(k a) Y1'(k b) = J1'(k b) Y1'(k a)."""
+    from scipy.optimize import brentq
+    from scipy.special import jvp, yvp
+
+    def f(k):
+        return jvp(1, inner * k) * yvp(1, outer * k) - jvp(1, outer * k) * yvp(1, inner * k)
+
+    ks = np.linspace(0.05, 3.0, 300)
+    values = f(ks)
+    i = int(np.flatnonzero(np.sign(values[1:]) != np.sign(values[:-1]))[0])
+    return brentq(f, ks[i], ks[i + 1]) ** 2
+
+
+def _boundary_length(m, facets):
+    basis = skfem.FacetBasis(m, skfem.ElementTriP1(), facets=facets)
+    return skfem.Functional(lambda w: 1.0 + 0.0 * w.x[0]).assemble(basis)
+
+
+def test_annulus_fixture_keeps_its_physical_groups():
+    """A committed gmsh 4.1 file with a hole, a physical surface, two named physical curves
+    and a physical point (vertex element): the groups are kept by name."""
+    m = gmesh.load(DATA / "annulus.msh")
+    assert isinstance(m, skfem.MeshTri1)
+    assert set(m.subdomains) == {"domain"}
+    np.testing.assert_array_equal(m.subdomains["domain"], np.arange(m.t.shape[1]))
+    assert set(m.boundaries) == {"outer", "hole"}  # the physical point is not a facet group
+    both = np.concatenate([m.boundaries["outer"], m.boundaries["hole"]])
+    np.testing.assert_array_equal(np.sort(both), np.sort(m.boundary_facets()))
+    radii = np.linalg.norm(m.p[:, m.facets[:, m.boundaries["hole"]]], axis=0)
+    np.testing.assert_allclose(radii, 0.8, rtol=1e-12)
+    radii = np.linalg.norm(m.p[:, m.facets[:, m.boundaries["outer"]]], axis=0)
+    np.testing.assert_allclose(radii, 2.0, rtol=1e-12)
+    # inscribed polygons: the perimeters are slightly below 2 pi r
+    assert _boundary_length(m, m.boundaries["hole"]) == pytest.approx(2 * np.pi * 0.8, rel=0.03)
+    assert _boundary_length(m, m.boundaries["outer"]) == pytest.approx(4 * np.pi, rel=0.02)
+    # the node of the physical point "centre" is in no triangle: dropped as an orphan
+    assert m.p.shape[1] == len(meshio.read(DATA / "annulus.msh").points) - 1
+    assert np.unique(m.t).size == m.p.shape[1]
+
+
+def test_spectrum_and_flow_run_on_the_annulus_fixture():
+    m = gmesh.load(DATA / "annulus.msh")
+    uniform = gp.Uniform(lower=[-3.0, -3.0], upper=[3.0, 3.0])
+    spectrum = gp.weighted_laplacian_spectrum(uniform, m, k=4, element="P2")
+    exact = _annulus_neumann_xi1()  # 0.53420...
+    assert abs(spectrum.eigenvalues[0]) < 1e-10
+    # h = 0.6 (triangles inscribed in the circles): 2.3 % above; rotation: a double pair
+    assert spectrum.eigenvalues[1] == pytest.approx(exact, rel=0.03)
+    assert spectrum.eigenvalues[2] == pytest.approx(spectrum.eigenvalues[1], rel=1e-6)
+    gaussian = gp.weighted_laplacian_spectrum(gp.Gaussian(mean=[0, 0], cov=np.eye(2)), m, k=4)
+    assert np.all(np.isfinite(gaussian.eigenvalues)) and gaussian.eigenvalues[1] > 0.1
+    flow = gp.JSDFlow(
+        gp.Gaussian(mean=[0.5, 0.0], cov=np.eye(2)), gp.Gaussian(mean=[-0.5, 0.0], cov=np.eye(2)), m
+    )
+    trajectory = flow.solve(0.2, 0.05)
+    np.testing.assert_allclose(trajectory.mass, 1.0, atol=1e-12)
+    assert np.all(np.diff(trajectory.jsd) < 0)
+
+
+def test_two_boxes_fixture_keeps_volumes_and_an_interior_interface():
+    """A committed gmsh 2.2 tetrahedral mesh with two physical volumes, the physical
+    surface of its walls and an interior physical surface between the volumes."""
+    m = gmesh.load(DATA / "two_boxes.msh")
+    assert isinstance(m, skfem.MeshTet1)
+    assert set(m.subdomains) == {"left", "right"}
+    volumes = gmesh.cell_volumes(m)
+    assert volumes[m.subdomains["left"]].sum() == pytest.approx(1.0, rel=1e-12)
+    assert volumes[m.subdomains["right"]].sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.intersect1d(m.subdomains["left"], m.subdomains["right"]).size == 0
+    centroids = m.p[:, m.t].mean(axis=1)
+    assert np.all(centroids[0, m.subdomains["left"]] < 1.0)
+    np.testing.assert_array_equal(np.sort(m.boundaries["walls"]), np.sort(m.boundary_facets()))
+    interface = m.facets[:, m.boundaries["interface"]]
+    np.testing.assert_allclose(m.p[0, interface], 1.0, atol=1e-12)
+    assert np.all(m.f2t[1, m.boundaries["interface"]] >= 0)  # interior facets
+    # the Neumann spectrum of [0, 2] x [0, 1]^2: (pi/2)^2, then pi^2 three times
+    spectrum = gp.weighted_laplacian_spectrum(
+        gp.Uniform(lower=[-1.0] * 3, upper=[3.0] * 3), m, k=5, element="P2"
+    )
+    np.testing.assert_allclose(spectrum.eigenvalues[1], np.pi**2 / 4, rtol=0.01)
+    np.testing.assert_allclose(spectrum.eigenvalues[2:], np.pi**2, rtol=0.01)
+    flow = gp.JSDFlow(
+        gp.Gaussian(mean=[1.0, 0.5, 0.5], cov=0.3 * np.eye(3)),
+        gp.Gaussian(mean=[0.8, 0.5, 0.5], cov=0.3 * np.eye(3)),
+        m,
+    )
+    np.testing.assert_allclose(flow.solve(0.1, 0.05).mass, 1.0, atol=1e-12)
+
+
+def test_mixed_triangles_and_quads_are_refused_with_advice():
+    path = DATA / "tri_quad.msh"
+    with pytest.raises(MeshError) as info:
+        gmesh.load(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert re.search(r"mixed cell types of dimension 2: \d+ quad, \d+ triangle", message)
+    assert "Mesh.RecombineAll = 0" in message
+    assert "triangles only" in message
+
+
+def test_surface_of_a_3d_mesh_without_volume_group_names_the_fix(tmp_path):
+    """gmsh writes only physical groups: a 3-D mesh with only a physical surface holds
+    triangles in space; the error says what is missing."""
+    points = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    cells = [("triangle", np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]))]
+    path = _write(tmp_path / "surface.vtu", points, cells)
+    with pytest.raises(MeshError, match=r"plane z = 0.*Physical Volume.*Mesh.SaveAll = 1"):
+        gmesh.load(path)
+
+
+def test_boundary_group_off_the_mesh_is_refused(tmp_path):
+    points = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 5, 0]]
+    path = tmp_path / "off.msh"
+    raw = meshio.Mesh(
+        np.asarray(points, dtype=float),
+        [("line", np.array([[0, 3]])), ("triangle", np.array([[0, 1, 2]]))],
+        cell_data={
+            "gmsh:physical": [np.array([7]), np.array([1])],
+            "gmsh:geometrical": [np.array([1]), np.array([1])],
+        },
+        field_data={"wire": np.array([7, 1]), "plate": np.array([1, 2])},
+    )
+    meshio.write(path, raw, file_format="gmsh22", binary=False)
+    with pytest.raises(
+        MeshError,
+        match=r"physical group 'wire': 1 of its 1 line elements are "
+        r"not facets of the triangle mesh",
+    ):
+        gmesh.load(path)
+
+
+def test_saved_and_reloaded_meshes_are_unchanged_by_groups(tmp_path):
+    """gan_pde's own .msh files carry one unnamed physical group, '1', of every cell."""
+    m = _meshes()["tri"]
+    gmesh.save(tmp_path / "m.msh", m)
+    back = gmesh.load(tmp_path / "m.msh")
+    np.testing.assert_array_equal(back.t, m.t)
+    assert set(back.subdomains) == {"1"}
+    assert back.subdomains["1"].size == m.t.shape[1]
+    assert back.boundaries is None
+
+
+@pytest.mark.parametrize("version", [2.2, 4.1])
+def test_gmsh_annulus_both_formats_orphans_and_refinement(tmp_path, version):
+    """Fresh gmsh files of both formats (the physical point "centre" writes a node of no
+    triangle: an orphan): same groups, spectrum converging to the exact Neumann
+    eigenvalue of the annulus."""
+    builders = _needs_gmsh()
+    exact = _annulus_neumann_xi1()
+    uniform = gp.Uniform(lower=[-3.0, -3.0], upper=[3.0, 3.0])
+    errors = []
+    for h in (0.3, 0.15):
+        path = builders.annulus(tmp_path / f"a{h}.msh", h=h, version=version)
+        raw = meshio.read(path)
+        m = gmesh.load(path)
+        assert set(m.subdomains) == {"domain"} and set(m.boundaries) == {"outer", "hole"}
+        assert m.p.shape[1] == len(raw.points) - 1  # the orphan centre is dropped
+        assert np.unique(m.t).size == m.p.shape[1]
+        assert np.linalg.norm(m.p, axis=0).min() == pytest.approx(0.8, rel=1e-12)
+        xi = gp.weighted_laplacian_spectrum(uniform, m, k=3, element="P2").eigenvalues[1]
+        errors.append(abs(xi / exact - 1))
+    assert errors[1] < errors[0] / 2.5  # O(h^2): the polygonal boundary
+    assert errors[1] < 0.005
+
+
+def test_gmsh_save_all_files(tmp_path):
+    """Mesh.SaveAll = 1 writes every geometry point as a vertex element: in format 2.2
+    the mesh loads (orphans dropped; gmsh gives every element physical tag 0, so there are
+    no groups); in format 4.1 meshio cannot read the file, and the error says what to do."""
+    builders = _needs_gmsh()
+    m = gmesh.load(builders.annulus(tmp_path / "a22.msh", version=2.2, save_all=True))
+    assert isinstance(m, skfem.MeshTri1) and np.unique(m.t).size == m.p.shape[1]
+    path = builders.annulus(tmp_path / "a41.msh", version=4.1, save_all=True)
+    try:
+        gmesh.load(path)
+    except MeshError as err:  # meshio 5.3
+        assert "Mesh.SaveAll = 1" in str(err) and "2.2" in str(err)
+
+
+def test_gmsh_cell_in_two_physical_groups(tmp_path):
+    """A surface in two physical groups and an unnamed curve group (tag 7): gmsh 2.2 writes
+    every triangle twice, gmsh 4.1 once; both load to the same mesh and groups."""
+    gmsh = _needs_gmsh() and __import__("gmsh")
+    loaded = []
+    for version in (2.2, 4.1):
+        gmsh.initialize()
+        try:
+            gmsh.option.setNumber("General.Terminal", 0)
+            square = gmsh.model.occ.addRectangle(0, 0, 0, 1, 1)
+            gmsh.model.occ.synchronize()
+            gmsh.model.addPhysicalGroup(2, [square], name="a")
+            gmsh.model.addPhysicalGroup(2, [square], name="b")
+            gmsh.model.addPhysicalGroup(1, [1, 2], tag=7)
+            gmsh.model.mesh.setSize(gmsh.model.getEntities(0), 0.25)
+            gmsh.model.mesh.generate(2)
+            gmsh.option.setNumber("Mesh.MshFileVersion", version)
+            gmsh.write(str(tmp_path / f"two{version}.msh"))
+        finally:
+            gmsh.finalize()
+        loaded.append(gmesh.load(tmp_path / f"two{version}.msh"))
+    for m in loaded:
+        assert set(m.subdomains) == {"a", "b"} and set(m.boundaries) == {"7"}
+        np.testing.assert_array_equal(m.subdomains["a"], np.arange(m.t.shape[1]))
+        np.testing.assert_array_equal(m.subdomains["b"], np.arange(m.t.shape[1]))
+        assert gmesh.cell_volumes(m).sum() == pytest.approx(1.0, rel=1e-12)
+        assert _boundary_length(m, m.boundaries["7"]) == pytest.approx(2.0, rel=1e-12)
+    np.testing.assert_array_equal(loaded[0].t, loaded[1].t)
+
+
+def test_gmsh_mixed_and_3d_meshes_from_the_builders(tmp_path):
+    builders = _needs_gmsh()
+    with pytest.raises(MeshError, match=r"mixed cell types of dimension 2"):
+        gmesh.load(builders.tri_quad(tmp_path / "tq.msh", version=2.2))
+    m = gmesh.load(builders.two_boxes(tmp_path / "boxes.msh", h=0.4, version=4.1))
+    assert set(m.subdomains) == {"left", "right"}
+    assert set(m.boundaries) == {"walls", "interface"}
+    assert gmesh.cell_volumes(m)[m.subdomains["right"]].sum() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_interval_with_named_end_points(tmp_path):
+    """A 1-D gmsh 2.2 file: physical points are the facets of a line mesh, and an orphan
+    node (index 0) is dropped."""
+    points = np.array([[9.0, 0, 0], [0.0, 0, 0], [0.5, 0, 0], [2.0, 0, 0]])
+    raw = meshio.Mesh(
+        points,
+        [("vertex", np.array([[1], [3]])), ("line", np.array([[1, 2], [2, 3]]))],
+        cell_data={
+            "gmsh:physical": [np.array([1, 2]), np.array([3, 3])],
+            "gmsh:geometrical": [np.array([1, 2]), np.array([1, 1])],
+        },
+        field_data={"left": np.array([1, 0]), "right": np.array([2, 0]), "rod": np.array([3, 1])},
+    )
+    meshio.write(tmp_path / "rod.msh", raw, file_format="gmsh22", binary=False)
+    m = gmesh.load(tmp_path / "rod.msh")
+    np.testing.assert_array_equal(m.p, [[0.0, 0.5, 2.0]])
+    assert set(m.subdomains) == {"rod"} and set(m.boundaries) == {"left", "right"}
+    assert m.p[0, m.facets[0, m.boundaries["left"]]].tolist() == [0.0]
+    assert m.p[0, m.facets[0, m.boundaries["right"]]].tolist() == [2.0]

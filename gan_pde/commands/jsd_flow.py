@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gan_pde.config import DensityConfig, DomainConfig, option, parse_config, read_config_text
+from gan_pde.config import (
+    DensityConfig,
+    DomainConfig,
+    key_of,
+    location_of,
+    option,
+    parse_config,
+    read_config_text,
+)
 from gan_pde.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,6 +36,8 @@ HELP = "JSD gradient flow (paper 002): trajectory files and figures"
 
 _SCHEMES = ("backward-euler", "crank-nicolson", "tr-bdf2")
 _KINDS = ("gaussian", "mixture", "uniform")
+#: Most time steps a config may ask for (t_final / dt).
+MAX_STEPS = 10_000_000
 #: Most saved times drawn in densities.png (1D curves, 2D panels).
 _MAX_CURVES = {1: 10, 2: 6}
 
@@ -73,18 +83,34 @@ class FlowSolverConfig:
     element: str = option("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
 
     def check(self) -> None:
-        """ConfigError naming the key for non-positive times or save times out of range."""
+        """ConfigError naming the key for non-positive, swapped or absurd times."""
         for key in ("t_final", "dt"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
-                msg = f"key {key!r} in [solver] must be positive and finite; got {value!r}"
+                msg = (
+                    f"key {key!r} in [solver] ({location_of(self, key)}) must be positive "
+                    f"and finite; got {value!r}"
+                )
                 raise ConfigError(msg)
+        if self.dt > self.t_final:
+            msg = (
+                f"{key_of(self, 'dt')} = {self.dt!r}: the step is longer than t_final = "
+                f"{self.t_final!r}; were t_final and dt swapped?"
+            )
+            raise ConfigError(msg)
+        if self.t_final / self.dt > MAX_STEPS:
+            msg = (
+                f"{key_of(self, 'dt')} = {self.dt!r}: t_final / dt = "
+                f"{self.t_final / self.dt:.3g} steps, more than {MAX_STEPS:.0e}; use a "
+                "larger dt (TR-BDF2 is second order: dt = 0.05 suffices for t_final = 5)"
+            )
+            raise ConfigError(msg)
         if self.save_times is not None:
             outside = [t for t in self.save_times if not 0.0 <= t <= self.t_final]
             if outside:
                 msg = (
-                    f"key 'save_times' in [solver] must lie in [0, t_final = {self.t_final:g}]; "
-                    f"got {outside}"
+                    f"key 'save_times' in [solver] ({location_of(self, 'save_times')}) must lie "
+                    f"in [0, t_final = {self.t_final:g}]; got {outside}"
                 )
                 raise ConfigError(msg)
 

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from gan_pde import __version__
-from gan_pde.config import DensityConfig, DomainConfig, option, parse_config, read_config_text
+from gan_pde.config import (
+    DensityConfig,
+    DomainConfig,
+    location_of,
+    option,
+    parse_config,
+    read_config_text,
+)
 from gan_pde.errors import ConfigError
 
 NAME = "lgan"
@@ -81,7 +88,8 @@ def load_config(path: str | None) -> dict[str, Any]:
     for key, section, ok, reason in checks:
         if not ok:
             value = getattr(config[section], key)
-            msg = f"key {key!r} in [{section}] ({name}) {reason}; got {value!r}"
+            where = location_of(config[section], key) or name
+            msg = f"key {key!r} in [{section}] ({where}) {reason}; got {value!r}"
             raise ConfigError(msg)
     return config
 

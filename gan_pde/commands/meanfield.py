@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde.config import option, parse_config, read_config_text
+from gan_pde.config import MAX_CELLS, bad_value, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
 NAME = "meanfield"
@@ -32,6 +33,12 @@ class ToyConfig:
     starts: list = option("list[list[float]]", factory=lambda: [[2.0, 0.5], [0.3, 0.2]])
     t_final: float = option("float", 60.0)
 
+    def validate(self, key) -> None:
+        """ConfigError naming the key for a non-positive gamma_c or t_final, bad starts."""
+        _positive(key, self, "gamma_c", "t_final")
+        if any(len(start) != 2 for start in self.starts):
+            raise bad_value(key("starts"), self.starts, "every start is a pair [g0, omega0]")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -43,6 +50,38 @@ class ModelConfig:
     data_means: list = option("list[float]", factory=lambda: [-1.0, 1.0])
     data_stds: list = option("list[float]", factory=lambda: [0.3, 0.3])
     data_weights: list = option("list[float]", None)
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for out-of-range model or data parameters."""
+        _positive(key, self, "gamma_c")
+        if not self.penalty >= 0:
+            raise bad_value(key("penalty"), self.penalty, "must be >= 0 (a penalty weight)")
+        n = len(self.data_means)
+        if n == 0 or len(self.data_stds) != n:
+            raise bad_value(
+                key("data_stds"), self.data_stds, f"needs one entry per data mean ({n}, >= 1)"
+            )
+        if not all(s > 0 for s in self.data_stds):
+            raise bad_value(
+                key("data_stds"), self.data_stds, "standard deviations must be > 0 (not variances)"
+            )
+        if self.data_weights is not None:
+            weights = self.data_weights
+            if len(weights) != n:
+                raise bad_value(key("data_weights"), weights, f"needs one entry per mean ({n})")
+            if not all(0.0 <= w <= 1.0 for w in weights):
+                raise bad_value(
+                    key("data_weights"),
+                    weights,
+                    "every weight is a probability in [0, 1]; "
+                    "give fractions (0.5), not percentages (50)",
+                )
+            if abs(math.fsum(weights) - 1.0) > 1e-12 * n:
+                raise bad_value(
+                    key("data_weights"),
+                    weights,
+                    f"must sum to 1, they sum to {math.fsum(weights):.12g}",
+                )
 
 
 @dataclass(frozen=True)
@@ -56,6 +95,32 @@ class NeuronConfig:
     init_mean: list = option("list[float]")
     init_std: list = option("list[float]")
     values: list = option("list[float]", factory=lambda: [0.0, 1.0, 0.0])
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for swapped bounds, absurd grids or widths <= 0.
+
+        Lengths are checked by :meth:`spec`; entries beyond the shortest list are skipped.
+        """
+        for i, (lo, hi) in enumerate(zip(self.lower, self.upper, strict=False)):
+            if not lo < hi:
+                raise bad_value(
+                    key("lower"),
+                    self.lower,
+                    f"entry {i} must be < upper[{i}] = {hi:g}; were lower and upper swapped?",
+                )
+        if any(c < 1 for c in self.cells):
+            raise bad_value(key("cells"), self.cells, "every cell count must be >= 1")
+        if math.prod(self.cells) > MAX_CELLS:
+            raise bad_value(
+                key("cells"),
+                self.cells,
+                f"{math.prod(self.cells):.3g} cells is more than "
+                f"the {MAX_CELLS:.0e} a config may ask for; use fewer cells",
+            )
+        if not all(s > 0 for s in self.init_std):
+            raise bad_value(
+                key("init_std"), self.init_std, "standard deviations must be > 0 (not variances)"
+            )
 
     def spec(self, names: tuple[str, str, str], section: str) -> dict[str, Any]:
         """The ``{name: (lower, upper, cells) | value}`` mapping of :class:`WGANMeanField`."""
@@ -103,6 +168,29 @@ class MFSolverConfig:
     t_final: float = option("float", 4.0)
     save_times: list = option("list[float]", None)
     cfl: float = option("float", 0.8)
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for t_final <= 0, cfl outside (0, 1], bad save times."""
+        _positive(key, self, "t_final")
+        if not 0.0 < self.cfl <= 1.0:
+            raise bad_value(
+                key("cfl"), self.cfl, "must be in (0, 1] (a fraction of the explicit CFL limit)"
+            )
+        if self.save_times is not None:
+            outside = [t for t in self.save_times if not 0.0 <= t <= self.t_final]
+            if outside:
+                raise bad_value(
+                    key("save_times"),
+                    self.save_times,
+                    f"must lie in [0, t_final = {self.t_final:g}]; {outside} do not",
+                )
+
+
+def _positive(key, table, *names: str) -> None:
+    for name in names:
+        value = getattr(table, name)
+        if not value > 0:
+            raise bad_value(key(name), value, "must be > 0")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_spectrum_config(args.config)
     density = config.density.build()
     mesh = config.domain.build()
+    config.solver.check_mesh(mesh)
     start = time.perf_counter()
     spectrum = weighted_laplacian_spectrum(
         density,
