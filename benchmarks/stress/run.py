@@ -129,7 +129,9 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     solvers = args.solver or list(modules())
     report = campaign(args.seed, solvers, args.n, args.scale, args.jobs)
-    report["machine"] = f"{os.cpu_count()} cores, {args.jobs} processes, {platform.python_version()}"
+    report["machine"] = (
+        f"{os.cpu_count()} cores, {args.jobs} processes, {platform.python_version()}"
+    )
     if args.out.exists() and args.solver:
         # a partial run updates its solvers in the recorded results
         old = json.loads(args.out.read_text())

@@ -42,12 +42,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import skfem
-from scipy.special import xlogy
+from scipy.special import logsumexp, xlogy
 
 from gan_pde._arrays import as_positive
 from gan_pde.checkpoint import load_checkpoint, save_checkpoint
 from gan_pde.densities import MeshDensity
-from gan_pde.errors import InvalidDensityError, InvalidInputError, NotConvergedError
+from gan_pde.errors import (
+    InvalidDensityError,
+    InvalidInputError,
+    NotConvergedError,
+    NumericalBreakdownError,
+)
 from gan_pde.flows.operator import (
     SCHEMES,
     LogDiffusionOperator,
@@ -62,9 +67,17 @@ __all__ = ["JSDFlow", "Trajectory"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest accepted ln max(ρ_0/ρ_d) on the mesh (β ≈ 1e100): beyond it the terms
-#: e^s ≈ β of the Newton residual and their squares leave the double-precision range.
-_LOG_BETA_MAX = 230.0
+#: Above this ln(1 + v_0) the state is carried with a per-dof log scale
+#: (:meth:`~gan_pde.flows.operator.LogDiffusionOperator.set_log_scale`): v up to e^64 ≈ 6e27,
+#: the squares of the Newton terms up to 4e55, stay far inside the double range.
+_LOG_PLAIN_MAX = 64.0
+#: Where ln v exceeds this, the observation functionals use their large-v forms in log space
+#: (v ln v, |v − 1| and j(v) are then v times a slowly varying factor).
+_LOG_LARGE = 30.0
+#: A step whose Newton solve fails is retried as two half steps, down to 2^-10 of it.
+_MAX_HALVINGS = 10
+#: ... but from the start of the step only down to 2^-4 of it (see _adaptive_step).
+_MAX_HALVINGS_AT_START = 4
 #: Save times closer than this fraction of dt to a grid time replace that grid time.
 _MERGE_RTOL = 1e-9
 
@@ -105,7 +118,17 @@ class Trajectory:
     step_times
         End time of every step.
     newton_iterations
-        Newton iterations of every step (summed over the scheme's stages).
+        Newton iterations of every step (summed over the scheme's stages and sub-steps).
+    newton_residuals
+        The attained accuracy of every step: the largest per-node backward error of its
+        Newton solves (:attr:`~gan_pde.flows.operator.StepResult.newton_residual`).
+    substeps
+        Number of sub-steps of every step (1 unless Newton failed and the step was retried
+        as halves, see :meth:`JSDFlow.solve`).
+    log1p_v
+        :math:`\ln(1 + v)` at the saved times (NaN where v ≤ −1): exact also where v itself
+        exceeds the double range (then ``v`` holds +inf there, ``v_max`` is +inf, and
+        :attr:`JSDFlow.log_beta` gives β).
     info
         Parameters, sizes, timings, β and versions.
     """
@@ -123,6 +146,9 @@ class Trajectory:
     densities: list[MeshDensity] = field(repr=False)
     step_times: np.ndarray = field(repr=False)
     newton_iterations: np.ndarray = field(repr=False)
+    newton_residuals: np.ndarray | None = field(default=None, repr=False)
+    substeps: np.ndarray | None = field(default=None, repr=False)
+    log1p_v: list[np.ndarray] = field(default_factory=list, repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -198,24 +224,49 @@ class JSDFlow:
         log_initial = np.asarray(initial.log_pdf(points), dtype=float)
         check_log_density(log_initial, points, "initial")
         log_ratio = log_initial - op.log_target_at_dofs
-        if log_ratio.max() > _LOG_BETA_MAX:
-            i = int(np.argmax(log_ratio))
+        if log_ratio.max() < _LOG_PLAIN_MAX:
+            v0 = np.exp(log_ratio)
+            initial_mass = float(op.weights @ v0)
+            log_v0 = log_ratio - math.log(initial_mass) if initial_mass > 0.0 else log_ratio
+        else:
+            # ρ_0/ρ_d beyond e^64 somewhere: the mass Σ m̂_i ρ_0(x_i) in log space
+            log_mass, sign = logsumexp(log_initial, b=op._weights_hat, return_sign=True)
+            initial_mass = math.exp(log_mass) if sign > 0 else -1.0
+            log_v0 = log_ratio - log_mass
+        if not initial_mass > 0.0:
             msg = (
-                f"rho_0/rho_d = e^{log_ratio[i]:.0f} at {points[i].tolist()} exceeds "
-                f"e^{_LOG_BETA_MAX:.0f}: the initial density is not bounded by a reasonable "
-                "multiple of the target on this mesh (assumption (8) fails); restrict the "
-                "mesh or widen the target"
+                "the initial density has no positive mass on this mesh: sum_i m_i "
+                "rho_0(x_i) <= 0, with the weights m_i = int phi_i d(mu_d) of the "
+                f"{op.element} basis (smallest {float(op.weights.min()):.3g}); P2 weights "
+                "turn negative where the mesh does not resolve rho_d: refine the mesh or "
+                "use P1"
             )
             raise InvalidDensityError(msg)
-        v0 = np.exp(log_ratio)
-        initial_mass = float(op.weights @ v0)
         self.initial_mass_on_mesh = initial_mass
         self.target = target
         self.initial = initial
-        #: Dof vector of :math:`v_0 = \rho_0/\rho_d` (both normalised on the mesh).
-        self.v0 = v0 / initial_mass
-        #: :math:`\max_i v_0(x_i)`, the smallest β of (8) on the mesh's dofs.
-        self.beta = float(self.v0.max())
+        #: :math:`\ln \max_i v_0(x_i)`: ln β, also where β exceeds the double range.
+        self.log_beta = float(log_v0.max())
+        if self.log_beta < _LOG_PLAIN_MAX:
+            op.set_log_scale(None)
+            #: Dof vector of :math:`v_0 = \rho_0/\rho_d` (both normalised on the mesh;
+            #: +inf where it exceeds the double range, see :attr:`log_beta`).
+            self.v0 = v0 / initial_mass
+            self._z0 = self.v0
+        else:
+            log1p_v0 = np.logaddexp(0.0, log_v0)
+            scale = np.maximum(0.0, log1p_v0 - _LOG_PLAIN_MAX)
+            op.set_log_scale(scale)
+            with np.errstate(over="ignore"):
+                self.v0 = np.exp(log_v0)
+            self._z0 = np.where(scale > 0.0, np.expm1(log1p_v0 - scale), self.v0)
+            logger.info(
+                "rho_0/rho_d reaches e^%.0f: the state is carried with a log scale",
+                self.log_beta,
+            )
+        #: :math:`\max_i v_0(x_i)`, the smallest β of (8) on the mesh's dofs (+inf beyond
+        #: the double range; :attr:`log_beta` has its logarithm).
+        self.beta = float(self.v0.max()) if op.log_scale is None else _exp_or_inf(self.log_beta)
         if beta is not None:
             if isinstance(beta, bool) or not (
                 isinstance(beta, Real) and math.isfinite(beta) and beta > 0
@@ -253,6 +304,8 @@ class JSDFlow:
             "n_cells": int(op.mesh.nelements),
             "dim": int(op.mesh.dim()),
             "beta": self.beta,
+            "log_beta": self.log_beta,
+            "log_scaled": op.log_scale is not None,
             "target": repr(self.target),
             "initial": repr(self.initial),
             "target_mass_on_mesh": op.target_mass_on_mesh,
@@ -295,6 +348,125 @@ class JSDFlow:
         """u = ρ_d v as a :class:`~gan_pde.densities.MeshDensity` (clipped at 0, normalised)."""
         u = self.operator.target_at_dofs * np.maximum(v, 0.0)
         return MeshDensity(self.operator.basis, u, normalize=True)
+
+    def _state_to_v(self, z: np.ndarray) -> np.ndarray:
+        """v of a state z of the operator (+inf where it exceeds the double range)."""
+        op = self.operator
+        if op.log_scale is None:
+            return z
+        with np.errstate(over="ignore"):
+            return np.where(op.log_scale > 0.0, np.expm1(op.log1p_state(z)), z)
+
+    def _observe(self, z: np.ndarray) -> dict[str, float]:
+        """The scalar observations of a state z (see :class:`Trajectory`)."""
+        op = self.operator
+        if op.log_scale is None:
+            v = z
+            return {
+                "jsd": self.jsd(v),
+                "kl": self.kl(v),
+                "l1": self.l1(v),
+                "mass": self.mass(v),
+                "dissipation": self.dissipation(v),
+                "v_min": float(v.min()),
+                "v_max": float(v.max()),
+            }
+        return self._observe_log(z)
+
+    def _observe_log(self, z: np.ndarray) -> dict[str, float]:
+        r"""The observations in log space, for states with a log scale.
+
+        Every integral :math:`\int g(v)\,d\mu_d` is a sum of weights :math:`e^{l_k}` (nodal
+        lumped masses or Gauss weights with ρ_d) times g at points where v may exceed the
+        double range; where :math:`\ln v >` :data:`_LOG_LARGE` the terms are formed from
+        :math:`e^{l_k + \ln v}`, the finite physical density ρ_0-like mass at the point.
+        """
+        op = self.operator
+        lp = op.log1p_state(z)  # ln(1 + v) at the dofs
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            # ln v = ln(1+v) + ln(1 − e^{−ln(1+v)}), exact for large and small v > 0
+            log_v_dofs = np.where(lp > 0.0, lp + np.log(-np.expm1(-lp)), -np.inf)
+            if op.lumped:
+                log_w = np.log(op._weights_hat) + op.log_target_at_dofs
+                log_v = log_v_dofs
+                v = self._state_to_v(z)
+            else:
+                log_w, log_v, v = self._quadrature_log_values(z, lp)
+            large = log_v > _LOG_LARGE
+            w = np.exp(log_w)
+            wv = np.exp(log_w + log_v)  # the mass of u at the point, finite
+            lp_pts = np.logaddexp(0.0, log_v)
+            small_v = np.where(large, 0.0, np.maximum(v, 0.0))
+            ln2 = math.log(2.0)
+            jsd = np.where(
+                large,
+                0.5 * (wv * (ln2 + log_v - lp_pts) + w * (ln2 - lp_pts)),
+                w * _jsd_density(small_v),
+            )
+            kl = np.where(
+                large, wv * (log_v - 1.0) + w, w * (xlogy(small_v, small_v) - small_v + 1.0)
+            )
+            l1 = np.where(large, wv - w, w * np.abs(small_v - 1.0))
+            mass = np.where(large, wv, w * np.where(large, 0.0, v))
+            v_dofs = self._state_to_v(z)
+            tiny = np.finfo(float).tiny
+            positive = v_dofs > tiny
+            phi = np.where(positive, lp, np.log1p(tiny))
+            psi = np.where(positive, np.log(-np.expm1(-phi)), math.log(tiny))
+        dissipation = 0.25 * op.dirichlet_form(psi, phi)
+        return {
+            "jsd": float(np.sum(jsd)),
+            "kl": float(np.sum(kl)),
+            "l1": float(np.sum(l1)),
+            "mass": float(np.sum(mass)) if op.lumped else float(np.sum(self._mass_terms(z))),
+            "dissipation": dissipation,
+            "v_min": float(v_dofs.min()),
+            "v_max": float(v_dofs.max()),
+        }
+
+    def _mass_terms(self, z: np.ndarray) -> np.ndarray:
+        r"""The terms :math:`m_i v_i` of the conserved discrete mass :math:`\mathbf 1^\top Mv`."""
+        op = self.operator
+        lp = op.log1p_state(z)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_m = np.log(np.abs(op._weights_hat)) + op.log_target_at_dofs
+            sign = np.sign(op._weights_hat)
+            large = lp > _LOG_LARGE
+            log_v = np.where(large, lp + np.log(-np.expm1(-lp)), 0.0)
+            return sign * np.where(
+                large,
+                np.exp(log_m + log_v),
+                np.exp(log_m) * np.where(large, 0.0, self._state_to_v(z)),
+            )
+
+    def _quadrature_log_values(self, z: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, ...]:
+        r"""ln of the Gauss weights of μ_d, ln v and v at the quadrature points, for a
+        consistent mass: per cell, v is interpolated as :math:`e^{A_e}\sum_j y_j\phi_j`
+        with :math:`y_j = v_j e^{-A_e}`, :math:`A_e` the largest ln(1 + v) of the cell."""
+        op = self.operator
+        basis = op.basis
+        dofs = basis.element_dofs  # (n local, n cells)
+        lp_cells = np.nan_to_num(lp[dofs], nan=0.0)
+        top = np.maximum(lp_cells.max(axis=0), 0.0)
+        scaled = op.log_scale[dofs] > 0.0
+        # y_j = v_j e^{-A_e}: from ln(1 + v) where v is scaled, from v = z elsewhere
+        y_nodes = np.where(scaled, np.exp(lp_cells - top) - np.exp(-top), z[dofs] * np.exp(-top))
+        y = sum(y_nodes[i][:, None] * np.asarray(basis.basis[i][0]) for i in range(dofs.shape[0]))
+        log_v = np.where(y > 0.0, top[:, None] + np.log(np.where(y > 0.0, y, 1.0)), -np.inf)
+        v = np.where(log_v > 709.0, np.inf, np.exp(np.minimum(log_v, 709.0)))
+        v = np.where(y > 0.0, v, y * np.exp(np.minimum(top[:, None], 709.0)))
+        log_w = op.log_target_at_quadrature + np.log(basis.dx)
+        return log_w, log_v, v
+
+    def _density_of_state(self, z: np.ndarray) -> MeshDensity:
+        op = self.operator
+        if op.log_scale is None:
+            return self.density(z)
+        lp = op.log1p_state(z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_v = np.where(lp > 0.0, lp + np.log(-np.expm1(-lp)), -np.inf)
+            u = np.exp(op.log_target_at_dofs + log_v)
+        return MeshDensity(op.basis, u, normalize=True)
 
     # ----------------------------------------------------------------------- stepping
 
@@ -391,10 +563,12 @@ class JSDFlow:
 
         records: dict[str, list[float]] = {key: [] for key in _SCALARS}
         snapshots: list[np.ndarray] = []
-        v = self.v0.copy()
+        v = self._z0.copy()  # the operator's state: v itself unless a log scale is set
         s = None
         grad_v = 0.0
         iterations = np.zeros(grid.size - 1, dtype=np.int64)
+        residuals = np.zeros(grid.size - 1)
+        substeps = np.ones(grid.size - 1, dtype=np.int64)
         first = 0
         elapsed_before = 0.0
         fingerprint = {
@@ -404,7 +578,8 @@ class JSDFlow:
             "element": op.element,
             "lumped": bool(op.lumped),
             "log_target": op.log_target_at_dofs,
-            "v0": self.v0,
+            "v0": self._z0,
+            "log_scale": np.zeros(0) if op.log_scale is None else op.log_scale,
             "grid": grid,
             "saved": saved,
             "scheme": scheme,
@@ -417,6 +592,8 @@ class JSDFlow:
             s = state["s"].copy() if state["s"].size else None
             grad_v = float(state["grad_v"])
             iterations[:first] = state["iterations"][:first]
+            residuals[:first] = state["residuals"][:first]
+            substeps[:first] = state["substeps"][:first]
             snapshots = list(state["snapshots"])
             for key in _SCALARS:
                 records[key] = state[key].tolist()
@@ -436,6 +613,8 @@ class JSDFlow:
                     "s": np.empty(0) if s is None else s,
                     "grad_v": grad_v,
                     "iterations": iterations,
+                    "residuals": residuals,
+                    "substeps": substeps,
                     "snapshots": np.stack(snapshots),
                     "seconds": elapsed_before + time.perf_counter() - start,
                     **op._linear_solver.state(),
@@ -445,40 +624,25 @@ class JSDFlow:
 
         def observe(values: np.ndarray) -> None:
             snapshots.append(values.copy())
-            records["jsd"].append(self.jsd(values))
-            records["kl"].append(self.kl(values))
-            records["l1"].append(self.l1(values))
-            records["mass"].append(self.mass(values))
-            records["dissipation"].append(self.dissipation(values))
+            for key, value in self._observe(values).items():
+                records[key].append(value)
             records["grad_v_integral"].append(grad_v)
-            records["v_min"].append(float(values.min()))
-            records["v_max"].append(float(values.max()))
 
         if first == 0:
             observe(v)
         last_write = time.perf_counter()
         for n in range(first, grid.size - 1):
             t0, t1 = float(grid[n]), float(grid[n + 1])
-            try:
-                step = op.advance(
-                    v,
-                    t1 - t0,
-                    scheme=scheme,
-                    t=t0,
-                    initial_guess=s,
-                    max_iter=max_newton_iterations,
-                )
-            except NotConvergedError as err:
-                msg = f"JSDFlow.solve: step {n + 1} (t = {t0:.6g} -> {t1:.6g}) failed: {err}"
-                raise NotConvergedError(msg) from err
-            v, s = step.v, step.s
-            grad_v += step.grad_v_integral
-            iterations[n] = step.newton_iterations
+            v, s, record = self._adaptive_step(v, s, t0, t1, n + 1, scheme, max_newton_iterations)
+            grad_v += record["grad_v_integral"]
+            iterations[n] = record["iterations"]
+            residuals[n] = record["residual"]
+            substeps[n] = record["substeps"]
             logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, iterations[n])
             if saved[n + 1]:
                 observe(v)
             if callback is not None:
-                callback(t1, v)
+                callback(t1, self._state_to_v(v))
             if checkpoint is not None and (
                 n + 2 == grid.size or time.perf_counter() - last_write >= checkpoint_interval
             ):
@@ -500,6 +664,8 @@ class JSDFlow:
             "scheme": scheme,
             "n_steps": int(grid.size - 1),
             "newton_iterations_total": int(iterations.sum()),
+            "newton_residual_max": float(residuals.max(initial=0.0)),
+            "substeps_total": int(substeps.sum()),
             "seconds": seconds,
             "resumed_from_step": first,
             "versions": versions(),
@@ -507,12 +673,70 @@ class JSDFlow:
         return Trajectory(
             times=grid[saved],
             **{key: np.array(values) for key, values in records.items()},
-            v=snapshots,
-            densities=[self.density(x) for x in snapshots],
+            v=[self._state_to_v(x) for x in snapshots],
+            densities=[self._density_of_state(x) for x in snapshots],
             step_times=grid[1:],
             newton_iterations=iterations,
+            newton_residuals=residuals,
+            substeps=substeps,
+            log1p_v=[op.log1p_state(x) for x in snapshots],
             info=info,
         )
+
+    def _adaptive_step(
+        self,
+        z: np.ndarray,
+        s: np.ndarray | None,
+        t0: float,
+        t1: float,
+        number: int,
+        scheme: str,
+        max_iter: int,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """One step t0 → t1; if a Newton solve fails, the step is taken as two halves
+        (recursively, down to 2^-:data:`_MAX_HALVINGS` of it) before the run gives up."""
+        op = self.operator
+        record = {"grad_v_integral": 0.0, "iterations": 0, "residual": 0.0, "substeps": 0}
+        pending = [(t0, t1, 0)]
+        while pending:
+            a, b, depth = pending.pop()
+            try:
+                step = op.advance(z, b - a, scheme=scheme, t=a, initial_guess=s, max_iter=max_iter)
+            except (NotConvergedError, NumericalBreakdownError) as err:
+                # a failure from the step's own start state at 1/16 of the step: the
+                # trouble is that state (an unresolved discretisation), not the step size
+                hopeless = a == t0 and depth >= _MAX_HALVINGS_AT_START
+                if depth >= _MAX_HALVINGS or hopeless:
+                    variation = float(np.ptp(op.log_target_at_quadrature, axis=1).max())
+                    msg = (
+                        f"JSDFlow.solve: step {number} (t = {t0:.6g} -> {t1:.6g}) failed even "
+                        f"as sub-steps of {b - a:.3g} (2^-{depth} of it), at t = {a:.6g}: "
+                        f"{err}. ln(rho_d) varies by up to {variation:.1f} over one cell: "
+                        "refine the mesh where the densities vary fastest (a variation "
+                        "below about 5 per cell is resolved), use P1 with its lumped mass "
+                        "(robust on coarse meshes), or raise max_newton_iterations"
+                    )
+                    raise NotConvergedError(msg) from err
+                middle = a + 0.5 * (b - a)
+                logger.info(
+                    "step %d: Newton failed on [%.6g, %.6g]; retrying as two halves",
+                    number,
+                    a,
+                    b,
+                )
+                pending += [(middle, b, depth + 1), (a, middle, depth + 1)]
+                continue
+            z, s = step.v, step.s
+            record["grad_v_integral"] += step.grad_v_integral
+            record["iterations"] += step.newton_iterations
+            record["residual"] = max(record["residual"], step.newton_residual)
+            record["substeps"] += 1
+        return z, s, record
+
+
+def _exp_or_inf(x: float) -> float:
+    """e^x, or +inf beyond the double range (no overflow warning)."""
+    return math.exp(x) if x < 709.7 else math.inf
 
 
 _SCALARS = ("jsd", "kl", "l1", "mass", "dissipation", "grad_v_integral", "v_min", "v_max")

@@ -80,7 +80,12 @@ import skfem
 from numpy.typing import ArrayLike
 
 from gan_pde._arrays import as_positive
-from gan_pde.errors import InvalidDensityError, InvalidInputError, NotConvergedError
+from gan_pde.errors import (
+    InvalidDensityError,
+    InvalidInputError,
+    NotConvergedError,
+    NumericalBreakdownError,
+)
 from gan_pde.fem.basis import element_order, make_basis
 from gan_pde.fem.forms import log_density_at_quadrature, weighted_mass, weighted_stiffness
 from gan_pde.fem.linalg import factorize_symmetric
@@ -124,6 +129,15 @@ _REFINEMENT_MAX = 8
 #: Below this size every Newton system is factorised afresh: it costs microseconds, and the
 #: result then does not depend on earlier solves (bit-for-bit reproducible round-off).
 _REUSE_MIN_DOFS = 1000
+
+
+def _factorize_jacobian(matrix: sp.spmatrix, **kwargs):
+    """factorize_symmetric, with SuperLU's zero pivot as a NumericalBreakdownError."""
+    try:
+        return factorize_symmetric(matrix, **kwargs)
+    except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
+        msg = f"the Newton Jacobian is singular in floating point ({err})"
+        raise NumericalBreakdownError(msg) from err
 
 
 def _solve(matrix: sp.spmatrix, rhs: np.ndarray) -> np.ndarray:
@@ -194,7 +208,7 @@ class _ReusedFactorization:
         weights: np.ndarray | None = None,
     ) -> np.ndarray:
         if matrix.shape[0] < _REUSE_MIN_DOFS:
-            return factorize_symmetric(matrix).solve(rhs)
+            return _factorize_jacobian(matrix).solve(rhs)
         lu = self._lu
         if lu is not None and lu.shape == matrix.shape:
             # the residual is measured in Newton's weighted norm: an unweighted norm is
@@ -215,7 +229,7 @@ class _ReusedFactorization:
                 previous = norm
                 x = x + lu.solve(r)
         self._factored = sp.csr_matrix(matrix, copy=True)
-        self._lu = factorize_symmetric(self._factored, coordinates=self.coordinates)
+        self._lu = _factorize_jacobian(self._factored, coordinates=self.coordinates)
         self.factorizations += 1
         return self._lu.solve(rhs)
 
@@ -399,6 +413,16 @@ class LogDiffusionOperator:
         self.weights = np.exp(self.log_target_at_dofs) * self._weights_hat
         if self.lumped and not np.all(self._weights_hat > 0.0):
             i = int(np.argmin(self._weights_hat))
+            if order == 1:
+                # P1 weights ∫φ_i dμ_d / ρ_d(x_i) are positive; zero means that ρ_d(x_i)
+                # exceeds ρ_d at every quadrature point of the cells around x_i by e^745
+                msg = (
+                    f"the target density is not resolved by the mesh at "
+                    f"{dof_points[i].tolist()}: it is more than e^745 times larger there "
+                    "than at every quadrature point of the cells around it, so its lumped "
+                    "mass underflows to 0; refine the mesh there"
+                )
+                raise InvalidDensityError(msg)
             msg = (
                 f"the lumped {self.element} mass has a non-positive weight at "
                 f"{dof_points[i].tolist()}; use lumped=False"
@@ -455,8 +479,11 @@ class LogDiffusionOperator:
         self.log_scale = a
         down = np.exp(-a)
         self._stiffness_eq = sp.csr_matrix(
-            (self._stiffness_hat.data * down[self._pattern_rows], self.pattern.indices,
-             self.pattern.indptr),
+            (
+                self._stiffness_hat.data * down[self._pattern_rows],
+                self.pattern.indices,
+                self.pattern.indptr,
+            ),
             shape=self.pattern.shape,
         )
         self._pair_eq = self._pair_hat * down[self._pairs[0]]
@@ -477,11 +504,18 @@ class LogDiffusionOperator:
             lp = np.log1p(np.where(z > -1.0, z, np.nan))
         return lp if self.log_scale is None else self.log_scale + lp
 
-    def _row_scale(self, shift: np.ndarray, log_scale: np.ndarray | None = None) -> np.ndarray:
+    def _row_scale(
+        self, shift: np.ndarray, log_scale: np.ndarray | None = None, *, trial: bool = False
+    ) -> np.ndarray:
         """Factors e^{c_e − ln ρ_d(x_i) − a_i} of the raw COO entries (row i, cell e)."""
         exponent = shift[self._cell] - self.log_target_at_dofs[self._rows]
         if log_scale is not None:
             exponent = exponent - log_scale[self._rows]
+        if trial:
+            # a Newton trial point far from the solution: e^s overflows, the residual is
+            # not finite, and the line search halves the step
+            with np.errstate(over="ignore"):
+                return np.exp(exponent)
         if exponent.max() > 700.0:
             msg = (
                 f"the target density varies by a factor e^{exponent.max():.0f} inside one cell; "
@@ -558,9 +592,19 @@ class LogDiffusionOperator:
         log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
         shift = log_w.max(axis=1)
         coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
-        raw = coo.data * self._row_scale(shift, self.log_scale)
+        with np.errstate(invalid="ignore"):
+            raw = coo.data * self._row_scale(shift, self.log_scale, trial=True)
         n_of_s = np.bincount(self._rows, weights=raw, minlength=self.n_dofs)
         return n_of_s, np.bincount(self.pattern.slot, weights=raw, minlength=self.pattern.nnz)
+
+    def _nonlinear_absolute(self, s: np.ndarray) -> np.ndarray:
+        r"""Sums of the absolute cell contributions to :math:`\hat N(s)_i` (consistent mass)."""
+        log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
+        shift = log_w.max(axis=1)
+        coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = coo.data * self._row_scale(shift, self.log_scale, trial=True)
+        return np.bincount(self._rows, weights=np.abs(raw), minlength=self.n_dofs)
 
     def _solve_stage(
         self,
@@ -609,6 +653,11 @@ class LogDiffusionOperator:
         terms = 2.0 * np.abs(q) + 0.5 * tau * np.bincount(
             i, weights=differences, minlength=self.n_dofs
         )
+        if not self.lumped:
+            # with a consistent mass, N̂(s)_i = ∫e^{s_h}φ_i dμ_d sums cell contributions of
+            # both signs (P2 basis functions change sign), which can be much larger than
+            # N̂_i itself: its round-off floor is ε times their absolute sum, not ε|q̂_i|
+            terms = terms + 2.0 * self._nonlinear_absolute(s_full)
         # trial points where e^s overflows give non-finite residuals, which the line
         # search rejects (it halves the step)
         with np.errstate(over="ignore"):
@@ -777,7 +826,8 @@ class LogDiffusionOperator:
           :math:`y_1 = R_\tau(v)`, :math:`v_\gamma = 2y_1 - v` (implicit midpoint to
           t + γΔt), :math:`g = a\,v_\gamma + (1-a)\,v` with :math:`a = 1/(\gamma(2-\gamma))`,
           :math:`v^+ = R_\tau(g)` (BDF2 on t, t + γΔt, t + Δt).  Keeps mass; every stage is
-          solvable for every Δt (g has the positive mass of v) and :math:`v^+ > -1`.  The
+          solvable for every Δt (g has the positive mass of v) and, with the lumped mass,
+          :math:`v^+ > -1`.  The
           maximum principle holds when :math:`y_1 \ge \gamma v` and
           :math:`2.414\,y_1 - 1.414\,v \le \max v` node-wise (true for Δt small against
           the local time scale) but not for every Δt: no second-order scheme preserves
