@@ -190,7 +190,11 @@ def newton(
         Accept a residual that stagnates: when three consecutive iterations have reduced
         it by less than a factor 2 altogether and it is at most ``stagnation_atol``,
         Newton stops with ``at_roundoff=True`` (the residual is at the floor that round-off
-        in its evaluation allows).  None: only the tolerances and ``xtol`` stop it.
+        in its evaluation allows).  Above it, ten iterations that reduce the residual by
+        less than a factor 2 raise :class:`~gan_pde.errors.NotConvergedError` at once
+        (Newton with a line search that crawls will not converge in the remaining
+        iterations; the caller can retry with a smaller step).  None: only the tolerances
+        and ``xtol`` stop it.
 
     Examples
     --------
@@ -230,6 +234,13 @@ def newton(
         ):
             stalled = True
             break
+        if stagnation_atol is not None and len(norms) > 10 and norms[-1] > 0.5 * norms[-11]:
+            msg = (
+                f"Newton stalls at iteration {len(steps)}: |F| = {norms[-1]:.3e} fell by less "
+                f"than a factor 2 in 10 iterations, far above the accepted floor "
+                f"{stagnation_atol:.3e}"
+            )
+            raise NotConvergedError(msg)
         if inexact:
             eta = min(_FORCING_MAX, norms[-1] / np.sqrt(size))
             eta = max(eta, 0.1 * target / norms[-1])
