@@ -29,9 +29,7 @@ def cases(rng: np.random.Generator, n: int, scale: str) -> list[dict]:
         dt = float(np.exp(rng.uniform(np.log(1e-3), np.log(0.5))))
         steps = int(rng.integers(3, 40 if fine else 10))
         element = "P2" if rng.uniform() < 0.2 else "P1"
-        order = bool(
-            dt <= 0.05 and cells <= 400 and steps <= 12 and rng.uniform() < (0.3 if fine else 0.2)
-        )
+        order = bool(dt <= 0.05 and cells <= 600 and rng.uniform() < 0.3)
         out.append(
             {
                 "target": target,
