@@ -197,13 +197,26 @@ def test_de_giorgi_identity_of_the_implicit_scheme(tau):
     game = tanh_game([0.5], damping=0.5)
     path = simulate(game, [1.0], [-0.5], tau=tau, n_steps=round(1.0 / tau))
     defect = edi_defect(game, path, interpolant="de-giorgi")
-    # inner solves to 1e-12 (1+|s|), 5-point Gauss-Legendre on a smooth integrand (error
-    # ~tau^11): a few 1e-12 per step at most, against terms of size ~1
+    # inner solves to 1e-12 (1+|s|), Gauss-Legendre doubled to 1e-13 agreement on a smooth
+    # integrand: a few 1e-12 per step at most, against terms of size ~1
     assert abs(defect.total) < 1e-10
     assert min(defect.kinetic, defect.slope) > 0.1
     assert np.max(np.abs(defect.cumulative)) < 1e-10
     linear = edi_defect(game, path)
     assert linear.total > 1e3 * abs(defect.total)  # the linear interpolant's O(tau^2)
+
+
+def test_de_giorgi_identity_when_the_proximal_curvature_nearly_vanishes():
+    # regression (stress campaign, dual): with a = 0 and tau*max(-d2 C^y) = 0.72 inside a
+    # step, the 5-point rule for the slope integral left -4.9e-3 in the De Giorgi sum
+    # (the integrand's analyticity radius in r shrinks as 1 + r d2C -> 0)
+    game = tanh_game([0.12885597376555719, -0.6582352033891985], damping=0.0)
+    x0 = [-0.8672395194378701, 0.6083816116895023]
+    y0 = [2.4627924651270674, -0.684903736263668]
+    path = simulate(game, x0, y0, tau=0.2386225864348005, n_steps=29)
+    defect = edi_defect(game, path, interpolant="de-giorgi")
+    assert defect.slope > 1.0
+    assert abs(defect.total) < 1e-10
 
 
 @pytest.mark.parametrize("tau", [0.0, -0.1, float("nan"), float("inf"), "big"])

@@ -117,13 +117,46 @@ def test_lemma_1_for_the_jko_scheme():
     assert fitted_order(taus, y_gaps) == pytest.approx(1.0, abs=0.05)
 
 
-def test_collapsed_states_are_not_fixed_points_and_large_steps_collapse():
+def test_collapse_speed_is_the_minimum_over_the_discriminator():
+    # regression (stress campaign, dual): for lambda > 0 collapse_speed returned
+    # sqrt(|g|^2 - (a.g)^2/(|a|^2 + lambda^2)) instead of the minimum |a.g|/sqrt(|a|^2 +
+    # lambda^2) of |l_y'(p)|^2 + |g - lambda y|^2 over y, and so hid the fixed points
+    rng = np.random.default_rng(5)
+    for lam in (0.0, 0.05, 0.2, 1.0, 3.0):
+        game = ParticleGame(
+            target=rng.normal(size=7),
+            centers=rng.normal(size=4),
+            width=0.7,
+            linear=True,
+            weight_decay=lam,
+        )
+        for p in rng.normal(size=3):
+            g = game.discriminator_gap(np.array([p]))
+            a = game.features(np.array([p]), 1)[0]
+
+            def speed2(y, g=g, a=a, lam=lam):
+                return (a @ y) ** 2 + np.sum((g - lam * y) ** 2)
+
+            best = scipy.optimize.minimize(speed2, np.zeros(a.size), method="BFGS", tol=1e-14)
+            assert game.collapse_speed(p) == pytest.approx(np.sqrt(best.fun), abs=1e-6)
+
+
+def test_collapsed_fixed_points_with_weight_decay_and_large_steps_collapse():
     game = ParticleGame(target=bimodal_target(32), centers=CENTERS, width=0.5, weight_decay=0.2)
     study = collapse_study(
         game, np.linspace(0.2, 0.8, 32), taus=[0.1, 0.4, 2.4], t_final=20.0, bisections=3
     )
-    # a Dirac's feature means differ from the target's by > 0.8 wherever it sits
-    assert study.collapse_speed > 0.5
+    # symmetric target and features: a.g = 0 at p = 0, so (delta_0, g/lambda) is a fixed
+    # point of the dual flow with weight decay, and the schemes keep it (exactly) still
+    assert study.collapse_speed < 1e-12
+    gap = game.discriminator_gap(np.zeros(1))
+    still = game.simulate(np.zeros(4), gap / 0.2, tau=0.1, n_steps=50)
+    assert np.max(np.abs(still.particles)) < 1e-12
+    assert np.max(np.abs(still.y - gap / 0.2)) < 1e-12
+    # without weight decay a Dirac's feature means differ from the target's by > 0.8
+    # wherever it sits: no collapsed state is a fixed point (the paper's setting)
+    bare = ParticleGame(target=bimodal_target(32), centers=CENTERS, width=0.5)
+    assert min(bare.collapse_speed(p) for p in np.linspace(-2.6, 2.6, 201)) > 0.5
     # spread std(mu)/std(mu_r) over the last half: ~1 below, ~0 above the threshold
     assert study.spread[0] > 0.9 and study.spread[-1] < 0.05
     assert study.threshold is not None

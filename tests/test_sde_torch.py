@@ -211,6 +211,23 @@ def test_scheduler_decreases_rate_at_equilibrium():
         FDR2Scheduler(optimizer, epsilon=0.0)
 
 
+def test_scheduler_decrease_never_raises_a_rate_below_min_lr():
+    # regression (stress campaign, sde): a rate that started below min_lr jumped *up* to
+    # min_lr at the first "decrease"; and a NaN/negative min_lr was accepted
+    theta = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([{"params": [theta]}, {"params": [], "lr": 0.5}], lr=1e-3)
+    scheduler = FDR2Scheduler(optimizer, epsilon=0.1, delta=0.5, window=2, min_lr=0.01)
+    for _ in range(6):
+        optimizer.step()
+        scheduler.observe(1.0, 1.0)
+        scheduler.step()
+    assert scheduler.decreases == [2, 4, 6]
+    assert [g["lr"] for g in optimizer.param_groups] == [1e-3, pytest.approx(0.0625)]
+    for bad in (float("nan"), -1.0, float("inf"), "0.1", True):
+        with pytest.raises(InvalidInputError, match="min_lr"):
+            FDR2Scheduler(optimizer, min_lr=bad)
+
+
 def test_train_sml_with_schedule_lowers_rate():
     sde = GANSDE(functools.partial(tanh_gan_loss, weight_decay=0.1), X, Z, d_theta=2, d_omega=2)
     out = train_sml(

@@ -217,21 +217,31 @@ class ParticleGame:
         .. math::
 
             \min_y\ |\ell_y'(p)|^2 + |g(\delta_p) - \lambda y|^2
-            = |g|^2 - \frac{(a\cdot g)^2}{|a|^2 + \lambda^2} \ (\lambda > 0), \qquad
-            |g|^2 \ (\lambda = 0, \text{at } y = 0),
+            = \frac{(a\cdot g)^2}{|a|^2 + \lambda^2} \ (\lambda > 0), \qquad
+            |g|^2 \ (\lambda = 0, \text{at any } y \perp a),
 
         with :math:`g = g(\delta_p)` and :math:`a = \varphi'(p)` (the generator's velocity
-        is :math:`-\ell_y'(p) = -a\cdot y`, the discriminator's :math:`g - \lambda y`); the
-        square root is returned.  It is > 0 exactly when no collapsed state at p is a fixed
-        point.
+        is :math:`-\ell_y'(p) = -a\cdot y`, the discriminator's :math:`g - \lambda y`).  For
+        λ > 0 the speed² :math:`y^\top(aa^\top + \lambda^2 I)y - 2\lambda g\cdot y + |g|^2`
+        is minimal at :math:`y^* = \lambda(aa^\top + \lambda^2 I)^{-1}g`, and
+        Sherman–Morrison gives the value.  The square root is returned.  It is > 0 exactly
+        when no collapsed state at p is a fixed point: with weight decay, every critical
+        point p of :math:`|g(\delta_p)|^2` (:math:`a\cdot g = 0`) carries the fixed point
+        :math:`(\delta_p, g/\lambda)`.
+
+        Examples
+        --------
+        >>> game = ParticleGame(target=[-1.0, 1.0], centers=[-1.0, 1.0], width=1.0,
+        ...                     weight_decay=0.5)
+        >>> round(game.collapse_speed(0.0), 12)   # symmetric: a Dirac at 0 is stationary
+        0.0
         """
         p = np.array([float(point)])
         g = self.discriminator_gap(p)
         if self.weight_decay == 0.0:
             return float(np.linalg.norm(g))
         a = self.features(p, 1)[0]
-        value = g @ g - (a @ g) ** 2 / (a @ a + self.weight_decay**2)
-        return float(np.sqrt(max(value, 0.0)))
+        return float(abs(a @ g) / np.sqrt(a @ a + self.weight_decay**2))
 
     def _scan_grid(self, x: np.ndarray, y: np.ndarray, tau: float) -> np.ndarray | None:
         r"""Grid of spacing ≤ width/16 over every reachable point, or None if ℓ_y = 0.

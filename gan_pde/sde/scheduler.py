@@ -14,6 +14,7 @@ multiplies η by (1 − δ).  Importing this module needs torch.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
@@ -64,7 +65,8 @@ class FDR2Scheduler(torch.optim.lr_scheduler.LRScheduler):
     window
         Number of observed ratios averaged before a decision.
     min_lr
-        Learning rates never go below this.
+        A decrease never takes a rate below this (finite, >= 0); a rate that starts
+        below it is left unchanged (a decrease never raises a rate).
     """
 
     def __init__(
@@ -83,6 +85,13 @@ class FDR2Scheduler(torch.optim.lr_scheduler.LRScheduler):
                 raise InvalidInputError(msg)
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             msg = f"window must be a positive integer; got {window!r}"
+            raise InvalidInputError(msg)
+        if (
+            isinstance(min_lr, bool)
+            or not isinstance(min_lr, numbers.Real)
+            or not (math.isfinite(min_lr) and min_lr >= 0)
+        ):
+            msg = f"min_lr must be a finite number >= 0; got {min_lr!r}"
             raise InvalidInputError(msg)
         self.epsilon, self.delta, self.window, self.min_lr = epsilon, delta, window, min_lr
         self.lhs: list[float] = []
@@ -112,7 +121,8 @@ class FDR2Scheduler(torch.optim.lr_scheduler.LRScheduler):
         self.lhs.clear()
         self.rhs.clear()
         self.decreases.append(self.last_epoch)
-        return [max(self.min_lr, (1 - self.delta) * lr) for lr in lrs]
+        # a decrease never raises η: a group that starts below min_lr keeps its rate
+        return [min(lr, max(self.min_lr, (1 - self.delta) * lr)) for lr in lrs]
 
 
 def train_sml(
