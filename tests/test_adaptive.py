@@ -7,7 +7,7 @@ import pytest
 import skfem
 
 import gan_pde as gp
-from gan_pde.errors import InvalidInputError
+from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.spectral.adaptive import (
     adaptive_poincare,
     certified_poincare,
@@ -109,3 +109,45 @@ def test_bad_input():
         dorfler_mark(np.ones(3), theta=0.0)
     with pytest.raises(InvalidInputError, match="tail"):
         truncation_box(rho, tail=-1.0)
+
+
+@pytest.mark.parametrize(("element", "cells", "tol"), [("P1", 17, 1.3e-5), ("P2", 20, 2e-8)])
+def test_error_bar_covers_quadrature_when_eigenfunction_is_in_the_space(element, cells, tol):
+    # Found by the stress campaign (benchmarks/stress/stress_xi_certified.py): the ξ_1 mode
+    # of a Gaussian is linear, so η² ~ 0 on the first mesh and the loop stopped there, with
+    # ξ_h *below* ξ_1 = 1/σ² by the quadrature error of the weight (7e-5 relative for P1 on
+    # 17 cells; 4e-5 still with every cell at oscillation <= 0.5) outside the error bar.
+    # Now the quadrature effect |ξ_h − R(w_h)| is measured and part of the estimate.
+    sigma = 1.8761405789307903
+    rho = gp.Gaussian(mean=[-1.07], cov=[[sigma**2]])
+    mesh = gp.mesh.interval(-1.07 - 7.08 * sigma, -1.07 + 7.08 * sigma, n=cells)
+    result = adaptive_poincare(rho, mesh, element=element, tol=tol)
+    exact = 1 / sigma**2  # truncation at 7 sigma: ~1e-10 relative for the linear mode
+    assert result.converged
+    assert abs(result.xi_min - exact) <= result.error_estimate + 1e-10 * exact
+    assert result.error_estimate <= tol * result.xi_min
+    assert result.upper_bound >= exact * (1 - 1e-10)
+
+
+def test_first_mesh_too_coarse_for_a_definite_mass_matrix_is_refined():
+    # Found by the stress campaign: 4x4 squares (32 triangles) over +-7.4 standard
+    # deviations of a rotated Gaussian; ln(rho) varies by 31 over the cell holding the
+    # mode, and the P1 triangle rule of degree 3 has a negative weight (-27/96), so the
+    # weighted mass matrix is indefinite and the first solve broke down
+    # (NumericalBreakdownError) although adaptive_poincare refines coarse first meshes.
+    sigmas = np.array([0.9540305175624948, 1.9887298010366747])
+    c, s = np.cos(1.2), np.sin(1.2)
+    rot = np.array([[c, -s], [s, c]])
+    cov = rot @ np.diag(sigmas**2) @ rot.T
+    half = 7.36 * np.sqrt(np.diag(cov))
+    mesh = gp.mesh.rectangle((-half[0], half[0]), (-half[1], half[1]), n=4)
+    with pytest.raises(NumericalBreakdownError):  # what the loop now recovers from
+        gp.weighted_laplacian_spectrum(
+            gp.Gaussian(mean=[0.0, 0.0], cov=cov), mesh, k=4, max_log_variation=None
+        )
+    result = adaptive_poincare(
+        gp.Gaussian(mean=[0.0, 0.0], cov=cov), mesh, element="P1", tol=1.7e-3
+    )
+    exact = 1 / sigmas.max() ** 2  # truncation at 7.4 sigma: < 1e-8 relative
+    assert result.converged
+    assert abs(result.xi_min - exact) <= result.error_estimate + 1e-8 * exact

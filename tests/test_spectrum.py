@@ -341,27 +341,42 @@ def test_mesh_must_be_a_mesh():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-
-@settings(max_examples=25, deadline=None)
-@given(
-    means=st.lists(st.floats(-4.0, 4.0), min_size=1, max_size=3),
-    stds=st.lists(st.floats(0.4, 2.0), min_size=3, max_size=3),
-    raw_weights=st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3),
+# the space of the stress campaign (benchmarks/stress/stress_spectrum_1d.py): 1-4
+# components, standard deviations 0.3-2, gaps between neighbouring means of 0-8 standard
+# deviations, weights >= 0.05
+_MIXTURES_1D = st.integers(1, 4).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.floats(0.3, 2.0), min_size=n, max_size=n),
+        st.lists(st.floats(0.0, 8.0), min_size=n - 1, max_size=n - 1),
+        st.lists(st.floats(0.05, 1.0), min_size=n, max_size=n),
+    )
 )
-def test_spectrum_properties_random_mixtures(means, stds, raw_weights):
+
+
+def _mixture_1d(stds, gaps, raw_weights):
+    stds = np.array(stds)
+    means = np.concatenate([[0.0], np.cumsum(np.array(gaps) * 0.5 * (stds[:-1] + stds[1:]))])
+    means -= means.mean()
+    weights = np.array(raw_weights) / np.sum(raw_weights)
+    return means, stds, weights
+
+
+@settings(max_examples=50)
+@given(mixture=_MIXTURES_1D, element=st.sampled_from(["P1", "P2"]))
+def test_spectrum_properties_random_mixtures(mixture, element):
     # For any mixture: eigenvalues ascending, the first 0 (constants) and the
     # Courant-Fischer bound xi_min <= R(x - mean) in the discrete space (x is a P1/P2
     # function, so the bound holds exactly up to round-off).  The zero eigenvalue is exact
     # up to the solver's backward error (< 1e-8, checked inside) times the operator scale
     # |K|/|M| ~ 1/h^2; in practice the backward error is ~1e-15, and 1e-10 keeps a margin.
-    k = len(means)
-    weights = np.array(raw_weights[:k]) / np.sum(raw_weights[:k])
-    rho = gp.GaussianMixture(means=[[m] for m in means], stds=stds[:k], weights=weights)
-    mesh = gp.mesh.interval(-14.0, 14.0, n=120)
+    means, stds, weights = _mixture_1d(*mixture)
+    rho = gp.GaussianMixture(means=[[m] for m in means], stds=stds, weights=weights)
+    half = float(np.max(np.abs(means) + 8 * stds))
+    mesh = gp.mesh.interval(-half, half, n=120)
     # properties of the discrete pencil, which hold for its spurious tail modes as well
     # (narrow components leave far tail cells unresolved): the check that refuses those
     # is tested in test_properties.py
-    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2", max_log_variation=None)
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element=element, max_log_variation=None)
     values = spec.eigenvalues
     assert np.all(np.diff(values) >= 0)
     system = assemble_weighted(rho, spec.basis)
@@ -459,3 +474,68 @@ def test_lobpcg_short_of_its_own_tolerance_does_not_leak_scipy_warnings():
     # the same ξ_min as shift-invert on this mesh (both to round-off of the pencil)
     exact = gp.weighted_laplacian_spectrum(rho, mesh, k=6, element="P2", method="shift-invert")
     assert abs(spec.poincare_constant - exact.poincare_constant) < 1e-10
+
+
+# ---------------------------------------------------------------- properties against references
+# The checks of the stress campaign (benchmarks/stress/), searched by hypothesis: each
+# example costs ~0.3 s (a reference on ~6000 cells), so these keep the default profile.
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "stress"))
+from campaign import modules  # noqa: E402
+
+_STRESS = modules()
+
+
+@given(
+    mixture=_MIXTURES_1D,
+    element=st.sampled_from(["P1", "P2"]),
+    h_over_std=st.floats(0.05, 0.5),
+    reach=st.floats(6.0, 10.0),
+    k=st.integers(3, 6),
+)
+def test_spectrum_of_random_mixtures_within_min_max_window(mixture, element, h_over_std, reach, k):
+    # every eigenvalue within [xi_j, mu_j] of the independent finite-volume reference
+    # (xi_j) and the Ritz values of the interpolated reference eigenfunctions (mu_j), up to
+    # quadrature and round-off allowances (stress_spectrum_1d); or a justified refusal
+    means, stds, weights = _mixture_1d(*mixture)
+    case = {
+        "means": means.tolist(),
+        "stds": stds.tolist(),
+        "weights": weights.tolist(),
+        "element": element,
+        "h_over_std": h_over_std,
+        "reach": reach,
+        "k": k,
+        "method": "auto",
+    }
+    outcome = _STRESS["spectrum-1d"].run(case)
+    assert outcome.status in ("ok", "refused"), outcome.reason
+
+
+@given(
+    sigmas=st.lists(st.floats(0.5, 2.0), min_size=2, max_size=2),
+    angle=st.floats(0.0, 3.2),
+    element=st.sampled_from(["P1", "P2"]),
+    cell=st.sampled_from(["tri", "quad"]),
+    k=st.integers(3, 6),
+)
+def test_spectrum_of_rotated_gaussians_2d_against_exact(sigmas, angle, element, cell, k):
+    # the OU spectrum sum n_i / sigma_i^2 within the interpolation-error window (stress
+    # module stress_spectrum_nd)
+    c, s = np.cos(angle), np.sin(angle)
+    case = {
+        "dim": 2,
+        "sigmas": sigmas,
+        "rotation": [[c, -s], [s, c]],
+        "mean": [0.3, -0.2],
+        "element": element,
+        "cell": cell,
+        "h_over_std": 0.3 if element == "P1" else 0.6,
+        "reach": 7.5,
+        "k": k,
+    }
+    outcome = _STRESS["spectrum-nd"].run(case)
+    assert outcome.status == "ok", outcome.reason

@@ -185,7 +185,8 @@ def _check_spurious_modes(
         f"the weight is not resolved by the mesh: eigenvalue {values[i]:.6g} (number {i}) "
         f"has {fraction[i]:.0%} of its weighted mass on {bad_cells.size} cells where ln(rho) "
         f"varies by more than {limit:g} (up to {variation[worst]:.1f} in the cell centred at "
-        f"{centre.tolist()}); it is a spurious mode of the quadrature, and xi_min would be "
+        f"{centre.tolist()}); it is likely a spurious mode of the quadrature (or a true mode "
+        "that the mesh cannot resolve: the stress campaign found both), and xi_min may be "
         f"wrong. Refine there by a factor ~{variation[worst] / limit:.1f}, shrink the domain "
         "to where rho matters, or use gan_pde.adaptive_poincare"
     )
