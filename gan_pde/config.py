@@ -76,6 +76,11 @@ class _KeyNamer:
         return f"[{self.section}] {name} ({self.source.where(self.section, name)})"
 
 
+def config_values(table: Any) -> dict[str, Any]:
+    """The values of a validated config section (without its private bookkeeping)."""
+    return {k: v for k, v in vars(table).items() if not k.startswith("_")}
+
+
 def key_of(table: Any, name: str) -> str:
     """``"[section] name (file, line N)"`` for a key of a validated config section.
 

@@ -23,6 +23,7 @@ from gan_pde import __version__
 from gan_pde.config import (
     DensityConfig,
     DomainConfig,
+    config_values,
     location_of,
     option,
     parse_config,
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     public = {k: v for k, v in result.items() if not k.startswith("_")}
     if args.json:
         public["stability"]["max_stable_step"] = _finite(public["stability"]["max_stable_step"])
-        public["config"] = {k: v.__dict__ for k, v in config.items()}
+        public["config"] = {k: config_values(v) for k, v in config.items()}
         public["version"] = __version__
         print(json.dumps(public, indent=2))
         return 0

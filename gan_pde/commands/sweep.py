@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gan_pde.config import option, parse_config, read_config_text
+from gan_pde.config import config_values, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
 NAME = "sweep"
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         workers=settings.workers,
         cache_dir=cache,
     )
-    result.info["config"] = {"sweep": settings.__dict__, "parameters": grid}
+    result.info["config"] = {"sweep": config_values(settings), "parameters": grid}
     result.to_json(out / "results.json")
     result.to_csv(out / "results.csv")
     _plot(result, grid, out / "sweep.png")
