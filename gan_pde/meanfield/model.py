@@ -602,6 +602,12 @@ class WGANMeanField:
                 "enlarge the grid",
                 mu_edge.max(),
             )
+        if self.energy_kind == "wgan-gp" and nu_saved[:, walls].sum(axis=1).max() > 1e-3:
+            logger.warning(
+                "mass %.3g of nu reached the artificial boundary of the discriminator grid "
+                "(WGAN-GP has no clipping box); enlarge the grid",
+                nu_saved[:, walls].sum(axis=1).max(),
+            )
         return MeanFieldTrajectory(
             times=times,
             mu_grid=self.generator.grid.centres,
@@ -616,11 +622,9 @@ class WGANMeanField:
             generator=np.array(saved["G"]),
             x=x_eval,
             discriminator=np.array(saved["D"]),
-            wall_mass=(
-                nu_saved[:, walls].sum(axis=1)
-                if self.energy_kind == "wgan"
-                else np.zeros(times.size)
-            ),
+            # WGAN: the wall layer of Q; WGAN-GP: the mass at the artificial boundary of
+            # ν's grid (documented; it was reported as zeros, hiding a box too small)
+            wall_mass=nu_saved[:, walls].sum(axis=1),
             mu_boundary_mass=mu_edge,
             info={
                 "n_steps": steps,

@@ -62,6 +62,11 @@ logger = logging.getLogger(__name__)
 #: solve_ivp tolerances of the exact integrations (DOP853).
 RTOL = 1e-12
 ATOL = 1e-12
+#: Offset of the hit event of a bound an arc starts on (see integrate_projected); the
+#: overshoot it allows is projected back like the event-location overshoots (~1e-13).
+_START_OFFSET = 1e-12
+#: Velocities below this (relative to max(1, |f|)) count as tangential at a wall: no pin.
+_TANGENTIAL = 1e-12
 
 
 def _as_times(save_times: Any, t_final: float) -> np.ndarray:
@@ -151,15 +156,21 @@ def integrate_projected(
         raise InvalidInputError(msg)
     bounded = [i for i in range(y.size) if np.isfinite(lower[i]) or np.isfinite(upper[i])]
 
+    def tangential(velocity: np.ndarray) -> float:
+        # a velocity this close to 0 is tangential: event location leaves a residual
+        # velocity of |f'|·δt (δt ~ 4 eps t) at a located sign change, which must not pin
+        return _TANGENTIAL * max(1.0, float(np.max(np.abs(velocity))))
+
     def pinned_set(t: float, state: np.ndarray, released: set[int]) -> dict[int, float]:
         velocity = rhs(t, state)
+        tiny = tangential(velocity)
         pins: dict[int, float] = {}
         for i in bounded:
             if i in released:
                 continue
-            if state[i] >= upper[i] and velocity[i] > 0:
+            if state[i] >= upper[i] and velocity[i] > tiny:
                 pins[i] = upper[i]
-            elif state[i] <= lower[i] and velocity[i] < 0:
+            elif state[i] <= lower[i] and velocity[i] < -tiny:
                 pins[i] = lower[i]
         return pins
 
@@ -196,9 +207,14 @@ def integrate_projected(
             for bound, direction in ((upper[i], 1.0), (lower[i], -1.0)):
                 if not np.isfinite(bound):
                     continue
+                # an arc that starts on this bound (a release, or a tangential or inward
+                # start) arms its hit a hair outside the bound: solve_ivp counts 0 -> 0 as a
+                # crossing, so a round-off-flat start would fire the hit at the arc's start
+                # time, forever (Zeno loop at a tangential touch, e.g. the toy on E*)
+                offset = direction * _START_OFFSET * max(1.0, abs(bound)) if y[i] == bound else 0.0
 
-                def hit(s, state, i=i, bound=bound):
-                    return state[i] - bound
+                def hit(s, state, i=i, level=bound + offset):
+                    return state[i] - level
 
                 hit.terminal = True
                 hit.direction = direction
@@ -251,6 +267,16 @@ def integrate_projected(
                 released.add(i)
         y = np.clip(y, lower, upper)
         pins = {i: b for i, b in pins.items() if i not in released}
+        if released:
+            # components with equal velocities (the toy's l and u) change sign together,
+            # but the solver reports one release: free every pin whose outward velocity
+            # has reached 0 too, or it would be re-pinned and released forever (Zeno loop)
+            velocity = rhs(t, y)
+            tiny = tangential(velocity)
+            for i, b in list(pins.items()):
+                if (velocity[i] if b == upper[i] else -velocity[i]) <= tiny:
+                    del pins[i]
+                    released.add(i)
         pins.update(pinned_set(t, y, released | set(pins)))
     else:
         msg = f"more than {max_switches} wall switches before t = {t_final}"
@@ -441,8 +467,11 @@ class BumpLaw:
         return half * np.sum(self._weights * values, axis=-1)
 
     def cdf(self, x: np.ndarray | float) -> np.ndarray:
-        """:math:`\\nu_{in}((-\\infty, x])`."""
-        return self._integral(x, 0)
+        """:math:`\\nu_{in}((-\\infty, x])`, exactly 0 below a and 1 from b on."""
+        # Gauss-Legendre reproduces the normalisation only to round-off (cdf(b) was
+        # 1 + 2e-15 for some [a, b]): pin the ends so that cell masses are never negative
+        x = np.asarray(x, dtype=float)
+        return np.where(x >= self.b, 1.0, np.clip(self._integral(x, 0), 0.0, 1.0))
 
     def partial_mean(self, x: np.ndarray | float) -> np.ndarray:
         """:math:`\\int_{-\\infty}^x \\omega\\,d\\nu_{in}(\\omega)`."""
@@ -504,7 +533,8 @@ class ToyMeanFieldPath:
             mass += 1.0 - float(self.law.cdf(1.0 - s))
         if lo <= -1.0:
             mass += float(self.law.cdf(-1.0 - s))
-        return mass
+        # the Gauss-Legendre CDF is exact up to round-off: keep the mass a probability
+        return min(max(mass, 0.0), 1.0)
 
     def cell_masses(self, t: float, grid: BoxGrid) -> np.ndarray:
         """ν(t) on the cells of a 1D grid of [−1, 1] (atoms counted in their cell)."""
@@ -512,8 +542,12 @@ class ToyMeanFieldPath:
         edges = grid.edges[0]
         pre = np.where(edges >= hi, np.inf, np.where(edges < lo, -np.inf, edges - s))
         cdf = np.where(np.isinf(pre), (pre > 0).astype(float), self.law.cdf(np.nan_to_num(pre)))
+        # the atom on the lower wall (mass cdf(-1 - s)) belongs to the first cell: the CDF
+        # starts at 0 there (before, cdf[0] = cdf(-1 - s) dropped that atom, and a law
+        # concentrated on -1 lost all its mass)
+        cdf[0] = 0.0
         cdf[-1] = 1.0
-        return np.diff(cdf)
+        return np.diff(np.maximum.accumulate(cdf))
 
 
 @dataclass(frozen=True)
@@ -619,7 +653,17 @@ class ToyMeanField:
             order = np.argsort(t, kind="stable")
             t = t[order]
             y = np.concatenate([y, path.y_eval], axis=1)[:, order]
-        concentrated = [m for m in path.marks if self._concentration(m[0], m[1]) >= -1e-9]
+        # ν becomes a Dirac at a zero of the mark, or when the last clipped end reaches the
+        # wall: for supp ν_in = [-1, 1] the mark max(a + s - u, l - b - s, l - u) rises to 0
+        # exactly at that hit and stays there, which event location may not report
+        candidates = list(path.marks)
+        for t_switch, kind, _, _ in path.switches:
+            if kind == "hit":
+                k = int(np.searchsorted(path.t, t_switch))
+                k = min(k, path.t.size - 1)
+                candidates.append((float(path.t[k]), path.y[:, k].copy()))
+        candidates.sort(key=lambda m: m[0])
+        concentrated = [m for m in candidates if self._concentration(m[0], m[1]) >= -1e-9]
         return ToyMeanFieldPath(
             t,
             y[0],
@@ -721,4 +765,5 @@ class ToyMeanField:
         if grid.dim != 1 or grid.lower[0] > -1.0 or grid.upper[0] < 1.0:
             msg = f"the grid must cover the clipping box [-1, 1]; got {grid}"
             raise InvalidInputError(msg)
-        return np.diff(self.law.cdf(grid.edges[0]))
+        # a CDF is non-decreasing: remove round-off dips so that no cell mass is negative
+        return np.diff(np.maximum.accumulate(self.law.cdf(grid.edges[0])))
