@@ -290,3 +290,12 @@ def test_property_mean_field_toy_laws_are_probabilities(gamma_c, ends, power, g0
         for t in times[times > path.concentration_time]:
             image = path.transport_map(t, np.array([law.a, law.b]))
             assert image[0] == image[1]
+
+
+def test_tiny_start_near_the_equilibrium_integrates():
+    """Found by hypothesis: from (g, ω) = (0, 6.26e-158) DOP853's error norm is 0/0 (both
+    squared error estimates underflow) and every step was rejected; the arc now falls back
+    to RK45.  Near the centre the linearised toy rotates with amplitude ~|ω0|."""
+    path = ToyWGAN(gamma_c=1.0).simulate(g0=0.0, omega0=6.2567348739586435e-158, t_final=20.0)
+    assert np.all(np.isfinite(path.g)) and np.abs(path.omega).max() <= 1e-156
+    assert path.hit_times.size == 0

@@ -223,17 +223,24 @@ def integrate_projected(
         if mark is not None:
             events.append(mark)
             labels.append(("mark", -1, 0.0))
-        solution = solve_ivp(
-            field,
-            (t, t_final),
-            y,
-            method="DOP853",
-            rtol=RTOL,
-            atol=ATOL,
-            events=events,
-            max_step=max_step,
-            dense_output=t_eval.size > 0,
-        )
+        for method in ("DOP853", "RK45"):
+            # DOP853's error norm divides err5²/√(err5² + err3²/100) by itself: for states
+            # near 1e-158 both squares underflow to 0, 0/0 rejects every step ("required
+            # step size is less than spacing between numbers", found by hypothesis at
+            # ω0 = 6.26e-158); RK45's plain RMS norm has no such quotient
+            solution = solve_ivp(
+                field,
+                (t, t_final),
+                y,
+                method=method,
+                rtol=RTOL,
+                atol=ATOL,
+                events=events,
+                max_step=max_step,
+                dense_output=t_eval.size > 0,
+            )
+            if solution.status != -1:
+                break
         if solution.status == -1:
             msg = f"the projected ODE solver failed at t = {t:.6g}: {solution.message}"
             raise NotConvergedError(msg)
