@@ -97,7 +97,7 @@ def test_gaussian_spectrum_example():
     assert float(eta) == pytest.approx(-2 + math.sqrt(3), rel=1e-14)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     xi=st.floats(0.0, 1e8, allow_subnormal=False),
     alpha=st.floats(0.0, 1e4, allow_subnormal=False),
@@ -503,3 +503,85 @@ def test_max_stable_step_treats_round_off_real_parts_as_zero():
     for method in ("euler", "heun", "rk4"):
         assert max_stable_step(noisy, method=method) == max_stable_step(exact, method=method)
     assert max_stable_step(noisy, method="rk4") == pytest.approx(np.sqrt(2.0), rel=1e-12)
+
+
+# --- issue 16: hypothesis properties over (α, β, γ) ---------------------------------------
+
+_NONNEGATIVE = st.one_of(st.just(0.0), st.floats(1e-6, 1e4))
+_BETA = st.floats(1e-3, 1e3).flatmap(lambda b: st.sampled_from([-b, b]))
+_XI = st.one_of(st.just(0.0), st.floats(1e-10, 1e10))
+
+
+def _mp_roots(xi: float, alpha: float, beta: float, gamma: float) -> tuple[complex, complex]:
+    """λ± in 50 digits (λ₊: larger real part, then positive imaginary part)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        s = mpmath.mpf(alpha) + mpmath.mpf(gamma) * mpmath.mpf(xi)
+        root = mpmath.sqrt(s * s - 4 * mpmath.mpf(beta) ** 2 * mpmath.mpf(xi))
+        roots = sorted(((-s + root) / 2, (-s - root) / 2),
+                       key=lambda z: (-mpmath.re(z), -mpmath.im(z)))
+        return complex(roots[0]), complex(roots[1])
+
+
+@settings(max_examples=50)
+@given(xi=_XI, alpha=_NONNEGATIVE, beta=_BETA, gamma=_NONNEGATIVE)
+def test_property_eigenvalues_have_the_promised_relative_accuracy(xi, alpha, beta, gamma):
+    # s = α+γξ and c = |β|√ξ are rounded (~2ε each), so |s − 2c| is known to ~4ε(s + 2c);
+    # through √D = √|s−2c|·√(s+2c) each part of each root then has relative error
+    # ≤ 6ε + 2ε(s + 2c)/|s − 2c| (no cancellation: λ₋ = −(s + √D)/2, λ₊ = β²ξ/λ₋); ×4.
+    # At a double root (s = 2c) the bound becomes the absolute √ε(s + 2c) of a Jordan block.
+    lam_plus, lam_minus = lgan.eigenvalues(xi, alpha=alpha, beta=beta, gamma=gamma)
+    eps = np.finfo(float).eps
+    s, c = alpha + gamma * xi, abs(beta) * math.sqrt(xi)
+    gap = abs(s - 2 * c)
+    relative = 4 * (6 * eps + 2 * eps * (s + 2 * c) / gap) if gap > 0 else math.inf
+    if s + 2 * c == 0.0:  # ξ = 0 with α = 0: both roots are exactly 0
+        relative = 0.0
+    for got, want in zip((complex(lam_plus), complex(lam_minus)), _mp_roots(xi, alpha, beta, gamma)):
+        for part in ("real", "imag"):
+            g, w = getattr(got, part), getattr(want, part)
+            bound = min(relative * abs(w), 8 * math.sqrt(eps) * (s + 2 * c))
+            assert abs(g - w) <= bound
+
+
+@settings(max_examples=50)
+@given(
+    xi_min=st.floats(1e-3, 1e3), alpha=_NONNEGATIVE, beta=_BETA, gamma=_NONNEGATIVE
+)
+def test_property_decay_rate_is_the_supremum_over_the_spectrum(xi_min, alpha, beta, gamma):
+    # η against max over a log grid of ξ ∈ [ξ_min, 10¹²ξ_min] (the closed form says the
+    # supremum is at ξ_min, the mean mode −α or the limit −β²/γ (−α/2 for γ = 0), so a grid
+    # containing ξ_min and the limits must reproduce it to rounding)
+    xi = xi_min * np.logspace(0, 12, 300)
+    lam_plus, _ = lgan.eigenvalues(xi, alpha=alpha, beta=beta, gamma=gamma)
+    candidates = [lam_plus.real.max()]
+    candidates.append(-alpha if alpha > 0 else -np.inf)
+    candidates.append(-(beta**2) / gamma if gamma > 0 else -alpha / 2)
+    expected = max(candidates)
+    eta = float(lgan.decay_rate(xi_min, alpha=alpha, beta=beta, gamma=gamma))
+    assert eta == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert eta >= lam_plus.real.max() - 1e-12 * abs(eta)
+
+
+@settings(max_examples=50)
+@given(
+    xi_min=st.floats(1e-3, 1e3),
+    beta=_BETA,
+    alpha_factor=st.floats(0.0, 3.0),
+    gamma_factor=st.floats(0.0, 3.0),
+)
+def test_property_no_setting_beats_the_optimal_parameters(
+    xi_min, beta, alpha_factor, gamma_factor
+):
+    # Any (α, γ) decays at most as fast as the optimum of (23)–(25).  The optimum is a double
+    # root at ξ_min, so rounding α, γ to doubles moves its rate by ~√ε·|β|√ξ_min.
+    best = lgan.optimal_parameters(xi_min, beta=beta)
+    alpha = alpha_factor * abs(beta) * math.sqrt(xi_min)
+    gamma = gamma_factor * abs(beta) / math.sqrt(xi_min)
+    eta = float(lgan.decay_rate(xi_min, alpha=alpha, beta=beta, gamma=gamma))
+    tol = 8 * math.sqrt(np.finfo(float).eps) * abs(beta) * math.sqrt(xi_min)
+    assert eta >= best.rate - tol
+    assert float(lgan.decay_rate(xi_min, alpha=best.alpha, beta=beta, gamma=best.gamma)) == (
+        pytest.approx(best.rate, abs=tol)
+    )

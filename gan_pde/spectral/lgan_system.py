@@ -278,6 +278,7 @@ class LGANSystem:
         else:
             self.v_log_scale = np.asarray(density.log_pdf(self.v_basis.doflocs.T), dtype=float)
         self.u_log_scale = weighted.log_scale
+        self._cell_log_variation = getattr(weighted, "cell_log_variation", None)
         self.u_mass = weighted.mass
         self.stiffness = weighted.stiffness
         self.coupling = _scaled_matrix(
@@ -352,11 +353,15 @@ class LGANSystem:
         >>> print(system.laplacian_eigenvalues(k=3).round(6))
         [0. 1. 2.]
         """
+        self._check_resolved("laplacian_eigenvalues")
         if k is None:
             _check_dense(self.n_u, "laplacian_eigenvalues")
-            xi = scipy.linalg.eigh(
-                self.stiffness.toarray(), self.u_mass.toarray(), eigvals_only=True
-            )
+            try:
+                xi = scipy.linalg.eigh(
+                    self.stiffness.toarray(), self.u_mass.toarray(), eigvals_only=True
+                )
+            except np.linalg.LinAlgError as error:
+                raise self._unresolved(error, "laplacian_eigenvalues") from error
         else:
             k = as_positive_int(k, "k")
             if k >= self.n_u - 1:
@@ -442,7 +447,9 @@ class LGANSystem:
         method
             ``"auto"``: for the stable pair and σ = 0, the slowest modes are computed from
             the k smallest ξ_h of the same matrices through λ² + (α+γξ_h)λ + β²ξ_h = 0
-            (exact for this pair, and as fast as :func:`weighted_laplacian_spectrum`);
+            (exact for this pair, and as fast as :func:`weighted_laplacian_spectrum`),
+            together with the k largest ξ_h when 0 < αγ < β² (there the real λ₊ of the high
+            modes tends to −β²/γ from below, so the highest modes can be the slowest);
             otherwise, and with ``"arnoldi"``, ARPACK on the reduced operator below.
 
         Returns
@@ -454,7 +461,9 @@ class LGANSystem:
         Raises
         ------
         NumericalBreakdownError
-            If σ is an eigenvalue (the shifted matrix is singular).
+            If σ is an eigenvalue (the shifted matrix is singular), or if the mesh does not
+            resolve ρ: max/min of the diagonal of :math:`\tilde M_w` (a lower bound of its
+            condition number) exceeds 1/(nε), so that no eigen-solver has a digit left.
         NotConvergedError
             If ARPACK does not converge.
 
@@ -467,6 +476,7 @@ class LGANSystem:
         >>> print(lam.size, bool(abs(lam.real).max() < 1e-12))
         61 True
         """
+        self._check_resolved("eigenvalues")
         if k is None:
             return _sorted(np.linalg.eigvals(self._normalised_operator("eigenvalues")))
         k = as_positive_int(k, "k")
@@ -485,20 +495,45 @@ class LGANSystem:
         return self._eigenvalues_near(int(k), sigma, tol)
 
     def _slowest_from_laplacian(self, k: int) -> np.ndarray:
-        """The k non-kernel eigenvalues of smallest modulus, from the ξ_h and Theorems 2–3.
+        r"""The k non-kernel eigenvalues of smallest modulus, from the ξ_h and Theorems 2–3.
 
         For the stable pair the discrete spectrum is exactly λ±(ξ_h) plus −α (tested to
-        1e-14 against the full operator).  |λ₊(ξ)| ≤ |β|√ξ ≤ |λ₋(ξ)| and |λ₊| grows with
-        ξ, so the k modes nearest 0 come from the k smallest non-zero ξ_h.
+        1e-14 against the full operator).  Which ξ_h hold the modes nearest 0:
+        :math:`\lambda_+\lambda_- = \beta^2\xi` with :math:`|\lambda_+| \le |\lambda_-|`, so
+        :math:`f(\xi) = |\lambda_+(\xi)|` is the smaller modulus of each ξ, and f is
+        unimodal.  On a complex pair :math:`f = |\beta|\sqrt\xi` rises; on a real branch
+        :math:`d\lambda_+/d\xi = -(\gamma\lambda_+ + \beta^2)/\sqrt D` (see
+        :func:`gan_pde.spectral.lgan.decay_rate`), so λ₊ moves towards −β²/γ and never
+        crosses it.  Hence f rises with ξ for γ = 0 and for αγ ≥ β² (λ₊ stays above −β²/γ),
+        but for 0 < αγ < β² the real branch beyond the complex interval lies below −β²/γ
+        and f *falls* from 2β²/γ (α = 0) towards β²/γ: the high modes can be the slowest.
+        For a unimodal f, every ξ_h outside the k smallest and the k largest non-zero ones
+        lies on a monotone side of one of these groups, which then holds k modes of modulus
+        ≤ f(ξ_h) ≤ |λ±(ξ_h)|; so those two groups (the smallest alone when f rises) hold
+        the k modes nearest 0.
         """
         n_c = self.n_components
-        xi = self.laplacian_eigenvalues(min(k + n_c, self.n_u))[n_c:]
+        nonzero = self.n_u - n_c
+        falls = self.gamma > 0.0 and self.alpha * self.gamma < self.beta**2 * (1.0 + 1e-9)
+        if k + (k if falls else 0) >= nonzero - 1:
+            xi = self.laplacian_eigenvalues()[n_c:]
+        else:
+            xi = self.laplacian_eigenvalues(k + n_c)[n_c:]
+            if falls:
+                xi = np.concatenate([xi, self._largest_laplacian_eigenvalues(k)])
         lam_plus, lam_minus = lgan.eigenvalues(
             xi, alpha=self.alpha, beta=self.beta, gamma=self.gamma
         )
         mean_modes = np.full(n_c if self.alpha > 0 else 0, -self.alpha, dtype=complex)
         lam = np.concatenate([lam_plus, lam_minus, mean_modes])
         return _sorted(lam[np.argsort(np.abs(lam), kind="stable")][:k])
+
+    def _largest_laplacian_eigenvalues(self, k: int) -> np.ndarray:
+        """The k largest ξ_h of (K̃, M̃_u) by Lanczos (the top of the spectrum is extreme,
+        so no shift is needed)."""
+        return np.sort(
+            spla.eigsh(self.stiffness, k=k, M=self.u_mass, which="LA", return_eigenvectors=False)
+        )
 
     def kernel_dimension(self) -> int:
         r"""Dimension of the kernel of the discrete operator (Corollary 1, (10)–(11)).
@@ -562,10 +597,15 @@ class LGANSystem:
         >>> print(f"{system.decay_rate():.6f}")  # (−3 + √5)/2 at ξ = 1
         -0.381966
         """
+        self._check_resolved("decay_rate")
         if self.pair == "equal-order":
             return float(self._nonkernel_eigenvalues().real.max())
         n_c = self.n_components
         smallest = self.laplacian_eigenvalues(k=n_c + 1)[n_c]
+        # a nearly disconnected domain (two narrow components far apart) has ξ_min at the
+        # round-off floor of the pencil, and round-off can make it −1e-14: the rate is then
+        # Re λ₊(ξ) → 0, evaluated at the smallest positive ξ instead of refused
+        smallest = max(float(smallest), np.finfo(float).tiny)
         largest = spla.eigsh(
             self.stiffness, k=1, M=self.u_mass, which="LA", return_eigenvectors=False
         )
@@ -643,9 +683,44 @@ class LGANSystem:
         """Dense :math:`C^{-1}\tilde LC^{-\top}`, :math:`\tilde M_w = CC^\top`: same spectrum,
         and an :math:`\tilde M_w`-orthonormal basis, so singular values measure the kernel."""
         _check_dense(self.n_u + self.n_v, what)
-        factor = np.linalg.cholesky(self.mass.toarray())
+        try:
+            factor = np.linalg.cholesky(self.mass.toarray())
+        except np.linalg.LinAlgError as error:
+            raise self._unresolved(error, what) from error
         left = scipy.linalg.solve_triangular(factor, self.operator.toarray(), lower=True)
         return scipy.linalg.solve_triangular(factor, left.T, lower=True).T
+
+    def _check_resolved(self, what: str) -> None:
+        r"""Refuse scaled masses that are singular to working precision.
+
+        The log scaling keeps :math:`\tilde M_w` of order one where ρ is resolved, but where
+        ln ρ varies by tens inside one cell the entries grow like :math:`e^{\Delta\ln\rho}`
+        and :math:`\tilde M_w` loses every digit: eigenvalues (of any solver) and time
+        steps are then round-off.  For an SPD matrix cond ≥ max(diag)/min(diag), so a ratio
+        above :math:`1/(n\varepsilon)` (about 1e11 for 10⁵ dofs; a resolved mesh gives a few
+        hundred at most) proves it.
+        """
+        diagonal = np.concatenate([self.u_mass.diagonal(), self.v_mass.diagonal()])
+        smallest, largest = float(diagonal.min()), float(diagonal.max())
+        if smallest > 0.0 and largest <= smallest / (diagonal.size * np.finfo(float).eps):
+            return
+        ratio = largest / smallest if smallest > 0.0 else math.inf
+        raise self._unresolved(f"cond(M̃_w) ≥ max/min of its diagonal = {ratio:.3g}", what)
+
+    def _unresolved(self, error: Exception | str, what: str) -> NumericalBreakdownError:
+        """The error for a weighted mass that is not numerically positive definite."""
+        variation = self._cell_log_variation
+        worst = (
+            ""
+            if variation is None
+            else f" (ln(rho) varies by up to {float(np.max(variation)):.1f} inside one cell)"
+        )
+        msg = (
+            f"{what}: the weighted mass matrix is singular to working precision "
+            f"({error}){worst}; this happens when the mesh does not resolve the weight "
+            "(refine it or shrink the domain to where rho matters)"
+        )
+        return NumericalBreakdownError(msg)
 
     def _nonkernel_eigenvalues(self) -> np.ndarray:
         """The dense spectrum without the :meth:`kernel_dimension` values nearest 0."""
@@ -678,7 +753,10 @@ class LGANSystem:
             format="csc",
         ).astype(dtype)
         try:
-            lu = spla.splu(bordered, permc_spec="MMD_AT_PLUS_A")
+            # COLAMD, not a minimum-degree ordering of AᵀA + A: the dense border column
+            # M̃_u c makes minimum degree fill in almost completely (2D P2 with 22 000 rows:
+            # 100 s and 1e8 factor entries against 1.3 s and 7e6 with COLAMD)
+            lu = spla.splu(bordered, permc_spec="COLAMD")
         except RuntimeError as error:
             msg = (
                 f"sigma={sigma} is an eigenvalue of the reduced lGAN problem (the shifted "
@@ -700,19 +778,27 @@ class LGANSystem:
         start = np.concatenate(
             [project(start[:n_u, None]).ravel(), project(start[n_u:, None]).ravel()]
         )
-        try:
-            theta = spla.eigs(
-                operator,
-                k=k,
-                which="LM",
-                v0=start.astype(dtype),
-                return_eigenvectors=False,
-                tol=tol,
-                ncv=min(size, max(2 * k + 1, 20)),
-            )
-        except spla.ArpackNoConvergence as error:
-            msg = f"ARPACK shift-invert did not converge for k={k}, sigma={sigma}: {error}"
-            raise NotConvergedError(msg) from error
+        # ARPACK converges slowly where the modes nearest sigma cluster (the tail regime,
+        # λ₊ → −β²/γ) or nearly coincide (critical damping, near-defective pairs): a first
+        # try with a small Krylov space, then a larger one
+        for ncv, restarts in ((max(2 * k + 1, 20), None), (max(4 * k + 1, 80), 300)):
+            try:
+                theta = spla.eigs(
+                    operator,
+                    k=k,
+                    which="LM",
+                    v0=start.astype(dtype),
+                    return_eigenvectors=False,
+                    tol=tol,
+                    ncv=min(size, ncv),
+                    maxiter=restarts,
+                )
+                break
+            except spla.ArpackNoConvergence as error:
+                failure = error
+        else:
+            msg = f"ARPACK shift-invert did not converge for k={k}, sigma={sigma}: {failure}"
+            raise NotConvergedError(msg) from failure
         lam = sigma + 1.0 / theta
         if self.alpha > 0.0:
             lam = np.concatenate([lam, np.full(n_c, -self.alpha, dtype=complex)])
@@ -831,7 +917,8 @@ def integrate(
     Raises
     ------
     NumericalBreakdownError
-        If the solution overflows (an unstable explicit scheme run too long).
+        If the solution overflows (an unstable explicit scheme run too long), or if the mesh
+        does not resolve ρ (see :meth:`LGANSystem.eigenvalues`).
 
     Examples
     --------
@@ -858,6 +945,7 @@ def integrate(
     if scheme not in SCHEMES:
         msg = f"scheme={scheme!r} is not one of {SCHEMES}"
         raise InvalidInputError(msg)
+    system._check_resolved("integrate")
     step = _stepper(system, tau, scheme)
     u_norm = np.empty(steps + 1)
     v_norm = np.empty(steps + 1)
