@@ -797,6 +797,19 @@ class LGANSystem:
             except spla.ArpackNoConvergence as error:
                 failure = error
         else:
+            if self.n_u + self.n_v <= DENSE_MAX:
+                # still no convergence (measured: critical damping, where λ₊ and λ₋ of one
+                # ξ_h nearly coincide and the 2×2 block is close to a Jordan block): the
+                # dense spectrum is affordable at this size and exact to round-off
+                logger.warning(
+                    "ARPACK did not converge for k=%d, sigma=%s (%s); using the dense spectrum",
+                    k,
+                    sigma,
+                    failure,
+                )
+                nonkernel = self._nonkernel_eigenvalues()
+                order = np.argsort(np.abs(nonkernel - sigma), kind="stable")
+                return _sorted(nonkernel[order][:k])
             msg = f"ARPACK shift-invert did not converge for k={k}, sigma={sigma}: {failure}"
             raise NotConvergedError(msg) from failure
         lam = sigma + 1.0 / theta
