@@ -191,8 +191,9 @@ def run_flow(case: dict) -> Outcome:
             # same runs converge in 3-7 iterations once refinement halves that variation,
             # and P1 with its lumped mass never fails.  The package's error says so.
             return refused(
-                f"OPEN: P2 consistent-mass Newton, cell variation "
-                f"{_cell_variation(case):.1f}: {err}"
+                f"OPEN, P2 consistent-mass Newton on a mesh that does not resolve the "
+                f"densities: largest change of ln ρ_d or ln(1 + v_0) over a cell "
+                f"{_cell_variation(case):.1f}; {err}"
             )
         return wrong(f"refused a well-posed case: {type(err).__name__}: {err}")
     except GanPdeError as err:

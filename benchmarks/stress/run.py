@@ -77,6 +77,19 @@ def campaign(seed: int, solvers: list[str], n: int | None, scale: str, jobs: int
     return report
 
 
+def compact(report: dict) -> dict:
+    """The recorded results: every case that did not end ``ok`` in full (to re-run it), the
+    ``ok`` ones as their status and time only (the whole record is megabytes)."""
+    out = {**report, "solvers": {}}
+    for solver, entry in report["solvers"].items():
+        cases = [
+            r if r["status"] != "ok" else {"status": "ok", "seconds": round(r["seconds"], 3)}
+            for r in entry["cases"]
+        ]
+        out["solvers"][solver] = {**entry, "cases": cases}
+    return out
+
+
 def table(report: dict) -> str:
     lines = [
         f"Seed {report['seed']}, scale `{report['scale']}`, "
@@ -86,19 +99,27 @@ def table(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     refusals = []
+    found = modules()
     for solver, entry in report["solvers"].items():
         counts = Counter(r["status"] for r in entry["cases"])
+        checks = getattr(found.get(solver), "CHECKS", entry["checks"])
         lines.append(
             f"| {solver} | {len(entry['cases'])} | "
             + " | ".join(str(counts.get(s, 0)) for s in STATUSES)
-            + f" | {entry['checks']} | {entry['seconds']:.0f} s |"
+            + f" | {checks} | {entry['seconds']:.0f} s |"
         )
-        reasons = Counter(r["reason"] for r in entry["cases"] if r["status"] == "refused")
-        refusals += [f"- {solver} ({c}×): {reason}" for reason, c in reasons.most_common()]
+        # refusals grouped by their kind (the reason up to its first colon), one example each
+        kinds: dict[str, list[str]] = {}
+        for r in entry["cases"]:
+            if r["status"] == "refused":
+                kinds.setdefault(r["reason"].split(":")[0], []).append(r["reason"])
+        for kind, reasons in sorted(kinds.items(), key=lambda item: -len(item[1])):
+            example = reasons[0] if len(reasons[0]) <= 400 else reasons[0][:397] + "..."
+            refusals.append(f"- {solver}, {len(reasons)}×: {kind}. Example: {example}")
         bad = [r for r in entry["cases"] if r["status"] in ("wrong", "crash")]
         refusals += [f"- **{solver} {r['status']}**: {r['reason']}" for r in bad]
     if refusals:
-        lines += ["", "Every refusal (and any failure) with its reason:", "", *refusals]
+        lines += ["", "Every kind of refusal (and every failure) with its reason:", "", *refusals]
     return "\n".join(lines)
 
 
@@ -139,7 +160,7 @@ def main() -> None:
             old["solvers"].update(report["solvers"])
             report["solvers"] = old["solvers"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=float))
+    args.out.write_text(json.dumps(compact(report), indent=0, default=float))
     if not args.no_docs:
         render(report)
     bad = sum(
