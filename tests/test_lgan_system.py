@@ -715,3 +715,20 @@ def test_arnoldi_falls_back_to_the_dense_spectrum_when_arpack_does_not_converge(
     monkeypatch.setattr(spla, "eigs", refuse)
     got = system.eigenvalues(k=5, method="arnoldi")
     np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def test_arnoldi_returns_the_multiplicity_of_minus_alpha_when_alpha_gamma_is_beta_squared():
+    """αγ = β² (here 0.5 · 2 = 1): the quadratic factorises, −α is an eigenvalue for every
+    ξ_h, and single-vector ARPACK returned too few copies (stress campaign, 6e8 × the
+    tolerance off).  The k = 4 modes nearest 0 are four copies of −α (the others are
+    −β²ξ/α ≤ −2 on N(0, 1))."""
+    system = LGANSystem(
+        gp.Gaussian(mean=[0.0], cov=[[1.0]]),
+        gp.mesh.interval(-6, 6, n=30),
+        alpha=0.5,
+        beta=1.0,
+        gamma=2.0,
+    )
+    arnoldi = system.eigenvalues(k=4, method="arnoldi")
+    np.testing.assert_allclose(arnoldi, -0.5, atol=1e-12)
+    np.testing.assert_allclose(system.eigenvalues(k=4), arnoldi, atol=1e-12)

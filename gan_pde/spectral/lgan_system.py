@@ -814,7 +814,15 @@ class LGANSystem:
             raise NotConvergedError(msg) from failure
         lam = sigma + 1.0 / theta
         if self.alpha > 0.0:
-            lam = np.concatenate([lam, np.full(n_c, -self.alpha, dtype=complex)])
+            copies = n_c
+            if abs(self.alpha * self.gamma - self.beta**2) <= 1e-12 * self.beta**2:
+                # αγ = β²: λ² + (α + γξ)λ + β²ξ = (λ + α)(λ + β²ξ/α), so −α is an eigenvalue
+                # for every ξ_h, of multiplicity n_u in all; a single-vector Krylov method
+                # sees one vector per eigenspace and returns too few copies (found by the
+                # stress campaign): ARPACK's copies are replaced by the exact multiplicity
+                lam = lam[np.abs(lam + self.alpha) > 1e-8 * self.alpha]
+                copies = self.n_u
+            lam = np.concatenate([lam, np.full(copies, -self.alpha, dtype=complex)])
         return _sorted(lam[np.argsort(np.abs(lam - sigma), kind="stable")][:k])
 
 
