@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde.verify.checks import _new_figure, _png
+from gan_pde.verify._common import _new_figure, _png
 from gan_pde.verify.registry import Outcome, register
 
 PAPER_004 = "004_b60ab6f9ea7d1f5e.txt"

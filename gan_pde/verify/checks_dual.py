@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gan_pde.verify.checks import _new_figure, _png
+from gan_pde.verify._common import _new_figure, _png
 from gan_pde.verify.registry import Outcome, register
 
 PAPER_003 = "003_7228486c1e8942b0.txt"

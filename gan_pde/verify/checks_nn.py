@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde.verify.checks import _new_figure, _png
+from gan_pde.verify._common import _new_figure, _png
 from gan_pde.verify.registry import Outcome, register
 
 PAPER_002 = "002_23f38a2e8812e8cd.txt"

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde.verify.checks import _new_figure, _png
+from gan_pde.verify._common import _new_figure, _png
 from gan_pde.verify.registry import Outcome, register
 
 PAPER_000 = "000_001297c5b8e8fac9.txt"

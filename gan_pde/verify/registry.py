@@ -10,6 +10,7 @@ into a failed :class:`Check` that carries the message, so one broken check never
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import logging
 import time
@@ -22,11 +23,16 @@ from gan_pde.errors import InvalidInputError, MissingDependencyError
 
 __all__ = [
     "LEVELS",
+    "REFERENCE_KINDS",
     "Check",
     "CheckSpec",
+    "Criterion",
     "Outcome",
+    "cached",
+    "clear_caches",
     "available_checks",
     "register",
+    "run_check",
     "run_checks",
     "select_checks",
 ]
@@ -36,9 +42,20 @@ logger = logging.getLogger(__name__)
 #: Run levels, smallest first: a check registered at a level runs at it and every later one.
 LEVELS = ("quick", "default", "full")
 
+#: What a check compares the package with: never the code under test itself.
+REFERENCE_KINDS = {
+    "exact": "an exact solution or exact eigenvalues of the continuous problem",
+    "closed form": "a closed-form expression of the discrete or continuous quantity",
+    "independent": "an independent discretisation (another method, written separately)",
+    "paper": "a number printed in the paper",
+    "invariant": "a conserved quantity, identity or inequality the mathematics guarantees",
+    "statistical": "a Monte-Carlo estimate judged with its standard error",
+}
+
 #: Modules whose import registers the built-in checks.
 _BUILTIN_MODULES = (
     "gan_pde.verify.checks",
+    "gan_pde.verify.checks_jsd",
     "gan_pde.verify.checks_dual",
     "gan_pde.verify.checks_compare",
     "gan_pde.verify.checks_sde",
@@ -48,28 +65,133 @@ _BUILTIN_MODULES = (
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What a check function returns: its numbers, verdict, details and optional figure.
+class Criterion:
+    """One pass/fail comparison of a check: a measured error against its derived tolerance.
 
     Attributes
     ----------
-    measured, expected, tolerance
-        The measured value(s), the claimed value(s) and the tolerance (numbers, lists or
-        dicts of numbers, or short strings such as a ranking).
+    label
+        What is compared, e.g. ``"|xi_4,h - 4| / 4"``.
+    error
+        The measured number (an error, a drift, a slope deviation, a z-score...).
+    tolerance
+        The limit it is compared with.
+    reason
+        Why this tolerance: the order, conditioning or standard error it comes from.
+    sense
+        ``"<="`` (passes when ``error <= tolerance``, the usual case) or ``">="`` (passes
+        when ``error >= tolerance``, e.g. a positive margin that must stay above a floor).
+
+    Examples
+    --------
+    >>> Criterion("drift", 1e-14, 1e-12, "round-off over 1000 steps").passed
+    True
+    >>> Criterion("gap", 0.3, 0.5, "separation", sense=">=").passed
+    False
+    """
+
+    label: str
+    error: float
+    tolerance: float
+    reason: str
+    sense: str = "<="
+
+    def __post_init__(self) -> None:
+        if self.sense not in ("<=", ">="):
+            msg = f"sense must be '<=' or '>='; got {self.sense!r}"
+            raise InvalidInputError(msg)
+        if not self.reason:
+            msg = f"criterion {self.label!r} needs the reason for its tolerance"
+            raise InvalidInputError(msg)
+        object.__setattr__(self, "error", float(self.error))
+        object.__setattr__(self, "tolerance", float(self.tolerance))
+
+    @property
+    def passed(self) -> bool:
+        """Whether the error is on the right side of the tolerance (NaN never passes)."""
+        if self.sense == "<=":
+            return bool(self.error <= self.tolerance)
+        return bool(self.error >= self.tolerance)
+
+    @property
+    def margin(self) -> float:
+        """How far inside the tolerance, as a factor (> 1 passes): tolerance/error for
+        ``"<="``, error/tolerance for ``">="``; inf for an exact zero error."""
+        num, den = (
+            (self.tolerance, self.error) if self.sense == "<=" else (self.error, self.tolerance)
+        )
+        if den == 0.0:
+            return float("inf") if num > 0 else float("nan")
+        return num / den if (num >= 0 and den > 0) else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON record: label, error, tolerance, sense, passed, margin, reason."""
+        return {
+            "label": self.label,
+            "error": self.error,
+            "tolerance": self.tolerance,
+            "sense": self.sense,
+            "passed": self.passed,
+            "margin": self.margin,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns: its numbers, criteria, details and optional figure.
+
+    A built-in check states its verdict as :class:`Criterion` objects (measured error,
+    tolerance, the reason for the tolerance); ``passed`` is then all of them passing and
+    ``tolerance`` defaults to their tolerances.  A check without criteria (a user's own)
+    gives ``passed`` and ``tolerance`` itself.
+
+    Attributes
+    ----------
+    measured, expected
+        The measured value(s) and the reference value(s) (numbers, lists or dicts of
+        numbers, or short strings such as a ranking).
+    tolerance
+        The tolerance(s); default ``{label: tolerance}`` of the criteria.
     passed
-        Whether the measurement agrees with the claim within the tolerance.
+        Whether the measurement agrees with the reference; computed from the criteria
+        when there are any (a contradicting explicit value is an error).
     details
-        Further numbers and explanations shown in the report (e.g. why the tolerance).
+        Further numbers and explanations shown in the report.
     figure
         A PNG image as bytes, or None.
+    criteria
+        The pass/fail comparisons.
     """
 
     measured: Any
     expected: Any
-    tolerance: Any
-    passed: bool
+    tolerance: Any = None
+    passed: bool | None = None
     details: dict[str, Any] = field(default_factory=dict)
     figure: bytes | None = None
+    criteria: tuple[Criterion, ...] = ()
+
+    def __post_init__(self) -> None:
+        criteria = tuple(self.criteria)
+        object.__setattr__(self, "criteria", criteria)
+        if criteria:
+            verdict = all(c.passed for c in criteria)
+            if self.passed is not None and bool(self.passed) != verdict:
+                msg = (
+                    f"Outcome.passed={self.passed} contradicts its criteria "
+                    f"({[c.label for c in criteria if not c.passed]} failing)"
+                )
+                raise InvalidInputError(msg)
+            object.__setattr__(self, "passed", verdict)
+            if self.tolerance is None:
+                tolerance = {c.label: c.tolerance for c in criteria}
+                object.__setattr__(self, "tolerance", tolerance)
+        elif self.passed is None and "skipped" not in self.details:
+            msg = "an Outcome needs criteria or an explicit passed"
+            raise InvalidInputError(msg)
+        else:
+            object.__setattr__(self, "passed", bool(self.passed))
 
 
 @dataclass(frozen=True)
@@ -86,6 +208,10 @@ class CheckSpec:
         Equation, theorem or figure of the paper.
     claim
         What the paper claims, in one sentence.
+    reference_kind
+        What the package is compared with: one or more keys of :data:`REFERENCE_KINDS`
+        (``"exact"``, ``"closed form"``, ``"independent"``, ``"paper"``, ``"invariant"``,
+        ``"statistical"``), or None for a user's check that does not say.
     level
         The smallest run level that includes the check (one of :data:`LEVELS`).
     function
@@ -98,6 +224,7 @@ class CheckSpec:
     claim: str
     level: str
     function: Callable[[str], Outcome] = field(repr=False)
+    reference_kind: tuple[str, ...] = ()
 
 
 @dataclass
@@ -120,6 +247,12 @@ class Check:
     skipped
         Why the check did not run (an optional dependency such as torch is missing), or
         None; a skipped check has ``passed`` False but is not counted as a failure.
+    criteria
+        The :class:`Criterion` records (measured error, tolerance, reason) as dicts.
+    reference_kind
+        What the package was compared with (keys of :data:`REFERENCE_KINDS`).
+    size
+        The run size the check ran at.
     """
 
     name: str
@@ -134,6 +267,9 @@ class Check:
     figure: bytes | None = field(default=None, repr=False)
     details: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
+    criteria: list[dict[str, Any]] = field(default_factory=list)
+    reference_kind: tuple[str, ...] = ()
+    size: str = "default"
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
@@ -151,7 +287,7 @@ def _missing_optional(error: BaseException) -> str | None:
     return None
 
 
-def _record(spec: CheckSpec, outcome: Outcome, start: float) -> Check:
+def _record(spec: CheckSpec, outcome: Outcome, start: float, size: str) -> Check:
     return Check(
         name=spec.name,
         paper=spec.paper,
@@ -165,11 +301,37 @@ def _record(spec: CheckSpec, outcome: Outcome, start: float) -> Check:
         figure=outcome.figure,
         details=dict(outcome.details),
         skipped=outcome.details.get("skipped"),
+        criteria=[criterion.as_dict() for criterion in outcome.criteria],
+        reference_kind=spec.reference_kind,
+        size=size,
     )
 
 
+_CACHES: list[Any] = []
+
+
+def cached(function: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`functools.cache` for a computation shared by several checks, registered so
+    that :func:`clear_caches` (called around every negative control) empties it."""
+    wrapped = functools.cache(function)
+    _CACHES.append(wrapped)
+    return wrapped
+
+
+def clear_caches() -> None:
+    """Empty every cache made by :func:`cached`."""
+    for wrapped in _CACHES:
+        wrapped.cache_clear()
+
+
 def register(
-    *, name: str, paper: str, reference: str, claim: str, level: str = "quick"
+    *,
+    name: str,
+    paper: str,
+    reference: str,
+    claim: str,
+    level: str = "quick",
+    reference_kind: str | Sequence[str] | None = None,
 ) -> Callable[[Callable[[str], Outcome]], Callable[[str], Outcome]]:
     """Decorator that adds a check function to the registry.
 
@@ -182,6 +344,8 @@ def register(
     level
         Smallest run level that includes the check: ``"quick"`` (every run), ``"default"``
         or ``"full"``.
+    reference_kind
+        What the check compares with, one or more keys of :data:`REFERENCE_KINDS`.
 
     Returns
     -------
@@ -204,6 +368,13 @@ def register(
     if not name or not isinstance(name, str):
         msg = f"name must be a non-empty string; got {name!r}"
         raise InvalidInputError(msg)
+    kinds: tuple[str, ...] = ()
+    if reference_kind is not None:
+        kinds = (reference_kind,) if isinstance(reference_kind, str) else tuple(reference_kind)
+        unknown = [kind for kind in kinds if kind not in REFERENCE_KINDS]
+        if unknown or not kinds:
+            msg = f"reference_kind must be among {sorted(REFERENCE_KINDS)}; got {reference_kind!r}"
+            raise InvalidInputError(msg)
 
     def decorator(function: Callable[[str], Outcome]) -> Callable[[str], Outcome]:
         if name in _REGISTRY and _REGISTRY[name].function is not function:
@@ -216,6 +387,7 @@ def register(
             claim=claim,
             level=level,
             function=function,
+            reference_kind=kinds,
         )
         return function
 
@@ -300,28 +472,35 @@ def run_checks(
     """
     results = []
     for spec in select_checks(level=level, only=only):
-        logger.info("running check %s (%s)", spec.name, level)
-        start = time.perf_counter()
-        try:
-            outcome = spec.function(level)
-            if not isinstance(outcome, Outcome):
-                msg = f"check {spec.name!r} returned {type(outcome).__name__}, not an Outcome"
-                raise TypeError(msg)
-        except Exception as error:  # a failing check is recorded, the run goes on
-            reason = _missing_optional(error)
-            if reason is not None:  # an optional dependency is missing: skipped, not failed
-                details = {"skipped": reason}
-            else:
-                logger.warning("check %s raised %s: %s", spec.name, type(error).__name__, error)
-                details = {
-                    "error": f"{type(error).__name__}: {error}",
-                    "traceback": traceback.format_exc(),
-                }
-            outcome = Outcome(None, None, None, passed=False, details=details)
-        check = _record(spec, outcome, start)
-        status = "skipped" if check.skipped else "passed" if check.passed else "FAILED"
-        logger.info("check %s %s in %.2f s", spec.name, status, check.seconds)
+        check = run_check(spec, level)
         results.append(check)
         if progress is not None:
             progress(check)
     return results
+
+
+def run_check(spec: CheckSpec, size: str) -> Check:
+    """Run one check at ``size``, timed; an exception becomes a failed (or, for a missing
+    optional dependency, skipped) :class:`Check` that carries the message."""
+    logger.info("running check %s (%s)", spec.name, size)
+    start = time.perf_counter()
+    try:
+        outcome = spec.function(size)
+        if not isinstance(outcome, Outcome):
+            msg = f"check {spec.name!r} returned {type(outcome).__name__}, not an Outcome"
+            raise TypeError(msg)
+    except Exception as error:  # a failing check is recorded, the run goes on
+        reason = _missing_optional(error)
+        if reason is not None:  # an optional dependency is missing: skipped, not failed
+            details = {"skipped": reason}
+        else:
+            logger.warning("check %s raised %s: %s", spec.name, type(error).__name__, error)
+            details = {
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(),
+            }
+        outcome = Outcome(None, None, None, passed=False, details=details)
+    check = _record(spec, outcome, start, size)
+    status = "skipped" if check.skipped else "passed" if check.passed else "FAILED"
+    logger.info("check %s %s in %.2f s", spec.name, status, check.seconds)
+    return check
