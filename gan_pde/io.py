@@ -401,16 +401,23 @@ def _load_json(path: Path) -> Any:
         names = [k for k in (records[0] if records else {}) if k not in ("value", "seconds")]
         cached = int(data["info"].get("cached", 0))
         return SweepResult(records=records, names=names, cached=cached, info=data["info"])
+    if isinstance(data, dict) and data.get("schema") == "gan_pde.verify.results":
+        data = data.get("checks", [])
     if isinstance(data, list) and all(isinstance(d, dict) and "claim" in d for d in data):
+        # a verify results.json: schema 2 (a document with "checks") or the bare list of 1
         from gan_pde.verify.registry import Check
-        from gan_pde.verify.report import FIELDS
 
-        plain = [f for f in FIELDS if f not in ("details", "skipped")]
+        plain = ("name", "paper", "reference", "claim", "measured", "expected", "tolerance")
         return [
             Check(
                 **{k: d.get(k) for k in plain},
+                passed=bool(d.get("passed")),
+                seconds=float(d.get("seconds") or 0.0),
                 details=d.get("details") or {},
                 skipped=d.get("skipped"),
+                criteria=list(d.get("criteria") or []),
+                reference_kind=tuple(d.get("reference_kind") or ()),
+                size=d.get("size") or "default",
             )
             for d in data
         ]

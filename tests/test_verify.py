@@ -126,7 +126,11 @@ def test_report_files(tmp_path, scratch_registry):
 
     checks = run_checks(level="quick", only=["lgan.five_settings", "hermite", "zz.figure"])
     index = write_report(checks, tmp_path / "out", command="gan-pde verify --quick")
-    records = json.loads((tmp_path / "out" / "results.json").read_text())
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert (document["schema"], document["schema_version"]) == ("gan_pde.verify.results", 2)
+    assert document["summary"]["total"] == len(checks)
+    assert document["papers"]["004_b60ab6f9ea7d1f5e.txt"]["year"] == 2021
+    records = document["checks"]
     assert [record["name"] for record in records] == [check.name for check in checks]
     for record in records:
         assert set(FIELDS) <= set(record)
@@ -147,6 +151,9 @@ def test_report_files(tmp_path, scratch_registry):
     assert "<script" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert "gan-pde verify --quick" in page
+    # papers by authors and year, not by file name; each figure linked from the summary
+    assert "Khrulkov, Babenko &amp; Oseledets (2021)" in page
+    assert page.count('href="#fig-') == figures
     assert 'class="fail"' in page and 'class="pass"' in page
     assert not list((tmp_path / "out").glob("*.tmp"))
 
@@ -161,7 +168,7 @@ def test_command_summary_and_return_codes(tmp_path, capsys, failing_check):
     captured = capsys.readouterr()
     assert captured.out.startswith("1/2 checks passed")
     assert "FAILED zz.broken: RuntimeError" in captured.err
-    records = json.loads((tmp_path / "bad" / "results.json").read_text())
+    records = json.loads((tmp_path / "bad" / "results.json").read_text())["checks"]
     assert [record["passed"] for record in records] == [True, False]
 
 
@@ -258,8 +265,23 @@ def test_checks_needing_a_missing_optional_dependency_are_skipped_not_failed(tmp
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert "1/1 checks passed, 1 skipped" in result.stdout
+    assert "1/1 checks passed, 1 SKIPPED" in result.stdout
     assert "skipped nn.gradient_identity" in result.stderr and "gan_pde[torch]" in result.stderr
-    records = {r["name"]: r for r in json.loads((tmp_path / "results.json").read_text())}
+    document = json.loads((tmp_path / "results.json").read_text())
+    records = {r["name"]: r for r in document["checks"]}
     assert records["nn.gradient_identity"]["skipped"] and not records["spectrum.hermite"]["skipped"]
-    assert "skipped" in (tmp_path / "index.html").read_text()
+    assert document["summary"]["complete"] is False and document["summary"]["skipped"] == 1
+    page = (tmp_path / "index.html").read_text()
+    # issue 17: a page with skipped checks says so at the top, in words
+    top = page[: page.index('<table class="summary">')]
+    assert "Incomplete: 1 of 2 checks did not run" in top and "nn.gradient_identity" in top
+    assert "--strict" in result.stderr
+    # --strict makes a skipped check an error
+    strict = subprocess.run(
+        [sys.executable, "-c", script.replace("'--quiet',", "'--quiet', '--strict',")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "1/1 checks passed, 1 SKIPPED" in strict.stdout

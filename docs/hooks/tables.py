@@ -21,13 +21,20 @@ def _cell(text: object) -> str:
 
 
 def _checks_table() -> str:
+    from gan_pde.verify.controls import controls_for
+    from gan_pde.verify.papers import citation
     from gan_pde.verify.registry import available_checks
 
-    rows = ["| check | paper | reference | level | claim |", "|---|---|---|---|---|"]
+    rows = [
+        "| check | paper | reference | compared with | claim | negative controls |",
+        "|---|---|---|---|---|---|",
+    ]
     for spec in available_checks():
+        controls = "<br>".join(_cell(c.description) for c in controls_for(spec.name))
         rows.append(
-            f"| `{spec.name}` | `{spec.paper}` | {_cell(spec.reference)} | {spec.level} "
-            f"| {_cell(spec.claim)} |"
+            f"| `{spec.name}` | {_cell(citation(spec.paper))} | {_cell(spec.reference)} "
+            f"| {', '.join(spec.reference_kind) or '—'} | {_cell(spec.claim)} "
+            f"| {controls or '—'} |"
         )
     return "\n".join(rows)
 

@@ -30,7 +30,14 @@ from typing import Any
 from unittest import mock
 
 from gan_pde.errors import InvalidInputError
-from gan_pde.verify.registry import Check, available_checks, clear_caches, run_check, select_checks
+from gan_pde.verify.registry import (
+    Check,
+    CheckSpec,
+    available_checks,
+    clear_caches,
+    run_check,
+    select_checks,
+)
 
 __all__ = [
     "Control",
@@ -38,6 +45,7 @@ __all__ = [
     "control",
     "controls_for",
     "patch",
+    "run_control",
     "run_controls",
 ]
 
@@ -212,26 +220,31 @@ def run_controls(
                 progress(empty)
             continue
         for fault in controls:
-            start = time.perf_counter()
-            with _fresh_caches(), fault.factory():
-                check = run_check(spec, level)
-            failing = [c["label"] for c in check.criteria if not c["passed"]]
-            if check.skipped:
-                how = "skipped"
-            elif "error" in check.details:
-                how = "raised"
-            else:
-                how = "passed" if check.passed else "failed"
-            outcome = ControlResult(
-                check=spec.name,
-                description=fault.description,
-                detected=how in ("failed", "raised"),
-                how=how,
-                failing=failing,
-                seconds=time.perf_counter() - start,
-                result=check,
-            )
+            outcome = run_control(spec, fault, level)
             results.append(outcome)
             if progress is not None:
                 progress(outcome)
     return results
+
+
+def run_control(spec: CheckSpec, fault: Control, level: str = "quick") -> ControlResult:
+    """Run the check ``spec`` at ``level`` under the control ``fault`` (caches emptied)."""
+    start = time.perf_counter()
+    with _fresh_caches(), fault.factory():
+        check = run_check(spec, level)
+    failing = [c["label"] for c in check.criteria if not c["passed"]]
+    if check.skipped:
+        how = "skipped"
+    elif "error" in check.details:
+        how = "raised"
+    else:
+        how = "passed" if check.passed else "failed"
+    return ControlResult(
+        check=spec.name,
+        description=fault.description,
+        detected=how in ("failed", "raised"),
+        how=how,
+        failing=failing,
+        seconds=time.perf_counter() - start,
+        result=check,
+    )
