@@ -59,8 +59,11 @@ def study(sizes: list[str]) -> dict:
         clear_caches()
         for spec in specs:
             check = run_check(spec, size)
-            print(f"{size:8} {'pass' if check.passed else 'FAIL':4} {check.seconds:7.2f} s "
-                  f"{spec.name}", flush=True)
+            print(
+                f"{size:8} {'pass' if check.passed else 'FAIL':4} {check.seconds:7.2f} s "
+                f"{spec.name}",
+                flush=True,
+            )
             checks[spec.name]["runs"][size] = {
                 "passed": bool(check.passed),
                 "skipped": check.skipped,
@@ -69,8 +72,11 @@ def study(sizes: list[str]) -> dict:
                 "error": check.details.get("error"),
             }
     for result in run_controls(level="quick"):
-        print(f"control  {'detected' if result.detected else 'MISSED':8} {result.check}: "
-              f"{result.description}", flush=True)
+        print(
+            f"control  {'detected' if result.detected else 'MISSED':8} {result.check}: "
+            f"{result.description}",
+            flush=True,
+        )
         checks[result.check]["controls"].append(
             {
                 "control": result.description,
@@ -110,15 +116,18 @@ def table(report: dict) -> str:
             f"{_cell(c['reason'])}"
             for c in run.get("criteria", [])
         ) or ("skipped: " + _cell(run.get("skipped")) if run.get("skipped") else "—")
-        controls = "<br>".join(
-            f"{_cell(c['control'])} → "
-            + (
-                f"fails ({_cell('; '.join(c['failing']))})"
-                if c["detected"]
-                else f"**not detected** ({c['how']})"
+        controls = (
+            "<br>".join(
+                f"{_cell(c['control'])} → "
+                + (
+                    f"fails ({_cell('; '.join(c['failing']))})"
+                    if c["detected"]
+                    else f"**not detected** ({c['how']})"
+                )
+                for c in record["controls"]
             )
-            for c in record["controls"]
-        ) or "**none**"
+            or "**none**"
+        )
         lines.append(
             f"| `{name}` | {_cell(record['claim'])} ({_cell(citation(record['paper']))}, "
             f"{_cell(record['reference'])}) | {', '.join(record['reference_kind']) or '—'} "
@@ -156,8 +165,9 @@ def write_docs(report: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["quick", "default"],
-                        choices=["quick", "default", "full"])
+    parser.add_argument(
+        "--sizes", nargs="+", default=["quick", "default"], choices=["quick", "default", "full"]
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table-only", action="store_true", help="re-render the docs table")
     args = parser.parse_args()

@@ -135,7 +135,7 @@ def test_verify_is_registered_and_writes_a_report(tmp_path, capsys):
     code = main(["verify", "--quick", "--only", "lgan.discrete", "--out", str(out), "--quiet"])
     assert code == 0
     assert "1/1 checks passed" in capsys.readouterr().out
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((out / "results.json").read_text())["checks"]
     assert [r["name"] for r in results] == ["lgan.discrete_spectrum"]
     assert results[0]["passed"] is True
     assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")

@@ -519,8 +519,9 @@ def _mp_roots(xi: float, alpha: float, beta: float, gamma: float) -> tuple[compl
     with mpmath.workdps(50):
         s = mpmath.mpf(alpha) + mpmath.mpf(gamma) * mpmath.mpf(xi)
         root = mpmath.sqrt(s * s - 4 * mpmath.mpf(beta) ** 2 * mpmath.mpf(xi))
-        roots = sorted(((-s + root) / 2, (-s - root) / 2),
-                       key=lambda z: (-mpmath.re(z), -mpmath.im(z)))
+        roots = sorted(
+            ((-s + root) / 2, (-s - root) / 2), key=lambda z: (-mpmath.re(z), -mpmath.im(z))
+        )
         return complex(roots[0]), complex(roots[1])
 
 
@@ -538,7 +539,9 @@ def test_property_eigenvalues_have_the_promised_relative_accuracy(xi, alpha, bet
     relative = 4 * (6 * eps + 2 * eps * (s + 2 * c) / gap) if gap > 0 else math.inf
     if s + 2 * c == 0.0:  # ξ = 0 with α = 0: both roots are exactly 0
         relative = 0.0
-    for got, want in zip((complex(lam_plus), complex(lam_minus)), _mp_roots(xi, alpha, beta, gamma)):
+    for got, want in zip(
+        (complex(lam_plus), complex(lam_minus)), _mp_roots(xi, alpha, beta, gamma), strict=False
+    ):
         for part in ("real", "imag"):
             g, w = getattr(got, part), getattr(want, part)
             bound = min(relative * abs(w), 8 * math.sqrt(eps) * (s + 2 * c))
@@ -546,9 +549,7 @@ def test_property_eigenvalues_have_the_promised_relative_accuracy(xi, alpha, bet
 
 
 @settings(max_examples=50)
-@given(
-    xi_min=st.floats(1e-3, 1e3), alpha=_NONNEGATIVE, beta=_BETA, gamma=_NONNEGATIVE
-)
+@given(xi_min=st.floats(1e-3, 1e3), alpha=_NONNEGATIVE, beta=_BETA, gamma=_NONNEGATIVE)
 def test_property_decay_rate_is_the_supremum_over_the_spectrum(xi_min, alpha, beta, gamma):
     # η against max over a log grid of ξ ∈ [ξ_min, 10¹²ξ_min] (the closed form says the
     # supremum is at ξ_min, the mean mode −α or the limit −β²/γ (−α/2 for γ = 0), so a grid
@@ -571,9 +572,7 @@ def test_property_decay_rate_is_the_supremum_over_the_spectrum(xi_min, alpha, be
     alpha_factor=st.floats(0.0, 3.0),
     gamma_factor=st.floats(0.0, 3.0),
 )
-def test_property_no_setting_beats_the_optimal_parameters(
-    xi_min, beta, alpha_factor, gamma_factor
-):
+def test_property_no_setting_beats_the_optimal_parameters(xi_min, beta, alpha_factor, gamma_factor):
     # Any (α, γ) decays at most as fast as the optimum of (23)–(25).  The optimum is a double
     # root at ξ_min, so rounding α, γ to doubles moves its rate by ~√ε·|β|√ξ_min.
     best = lgan.optimal_parameters(xi_min, beta=beta)

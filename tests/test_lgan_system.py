@@ -647,8 +647,8 @@ def _mixtures(draw):
     weights = (weights / weights.sum()).tolist()
     weights[-1] = 1.0 - sum(weights[:-1])
     return gp.GaussianMixture(means=[[m] for m in means], stds=stds, weights=weights), (
-        min(m - 6 * s for m, s in zip(means, stds)),
-        max(m + 6 * s for m, s in zip(means, stds)),
+        min(m - 6 * s for m, s in zip(means, stds, strict=False)),
+        max(m + 6 * s for m, s in zip(means, stds, strict=False)),
     )
 
 

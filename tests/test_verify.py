@@ -26,6 +26,8 @@ EXPECTED_CHECKS = {
     "jsd.monotone",
     "jsd.decay_rate",
     "jsd.gradient_bound",
+    "jsd.reference_solution",
+    "meanfield.pde_mean_flow",
 }
 CHEAP = ["spectrum.hermite", "lgan.discrete_spectrum", "lgan.euler_growth"]
 

@@ -41,8 +41,7 @@ def test_check_passes_at_the_quick_size(name):
 def test_negative_control_fails_the_check(name, description):
     (fault,) = [c for c in controls_for(name) if c.description == description]
     result = run_control(_BY_NAME[name], fault, "quick")
-    assert result.how == "failed", (
-        f"{name} under '{description}': {result.how}"
-        + (f" ({result.result.details.get('error')})" if result.result is not None else "")
+    assert result.how == "failed", f"{name} under '{description}': {result.how}" + (
+        f" ({result.result.details.get('error')})" if result.result is not None else ""
     )
     assert result.failing

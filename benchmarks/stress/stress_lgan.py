@@ -5,7 +5,8 @@
 0 < αγ < β² (complex band, then high real modes tending to −β²/γ from below), the same
 with γ ≫ |β| (the highest modes are the slowest: the regime of the old selection bug of
 ``eigenvalues(k)``), αγ > β² (all real), αγ = β² (factorising), the critical-damping
-family (25), and log-uniform values over four (CI) or eight decades; β has either sign.  Four kinds of case:
+family (25), and log-uniform values over four (CI) or eight decades; β has either sign.
+Four kinds of case:
 
 ``spectrum``
     :class:`LGANSystem` (stable pair, P1/P2) on a random density (1D mixture of 1–3
@@ -48,7 +49,6 @@ from campaign import Checks, refused, wrong
 import gan_pde as gp
 from gan_pde.errors import (
     GanPdeError,
-    InvalidInputError,
     NotConvergedError,
     NumericalBreakdownError,
 )

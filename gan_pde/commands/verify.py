@@ -94,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     index = write_report(checks, out, level=level)
     # the effective config next to the results (TOML basic strings are JSON strings)
+    strict = bool(getattr(args, "strict", False) or config.strict)
     (out / "config.toml").write_text(
         f"[verify]\nlevel = {json.dumps(level)}\nonly = {json.dumps(list(only or []))}\n"
-        f"out = {json.dumps(out.as_posix())}\nstrict = {json.dumps(bool(args.strict or config.strict))}\n"
+        f"out = {json.dumps(out.as_posix())}\nstrict = {json.dumps(strict)}\n"
     )
     failed = [c for c in checks if not c.passed and not c.skipped]
     skipped = [c for c in checks if c.skipped]
@@ -116,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
             + ("" if args.strict or config.strict else "; --strict makes this an error"),
             file=sys.stderr,
         )
-    strict = getattr(args, "strict", False) or config.strict
     return 1 if failed or (skipped and strict) else 0
 
 

@@ -388,6 +388,12 @@ class LSGANComparison:
         :func:`rankings_agree` of the two.
     times, d_norm2
         The records, ``d_norm2`` of shape (5, steps).
+    samples, feature_centers, feature_bandwidth, shift
+        The data set (n, 1), the discriminator's Gaussian features (centres and width) and
+        the initial displacement of the generator's particles.
+    discriminator, run
+        The :class:`~gan_pde.nn.FeatureNet` and the :class:`~gan_pde.nn.TrainingRun`
+        (parameters ``D/c`` and ``G/x`` of the five settings at the saved steps).
     """
 
     separation: float
@@ -400,6 +406,12 @@ class LSGANComparison:
     disagreements: list
     times: np.ndarray = field(repr=False)
     d_norm2: np.ndarray = field(repr=False)
+    samples: np.ndarray | None = field(repr=False, default=None)
+    feature_centers: np.ndarray | None = field(repr=False, default=None)
+    feature_bandwidth: float = math.nan
+    shift: float = math.nan
+    discriminator: Any = field(repr=False, default=None)
+    run: Any = field(repr=False, default=None)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready numbers."""
@@ -427,6 +439,7 @@ def lsgan_comparison(
     t_final: float = 30.0,
     seed: int = 0,
     device: Any = None,
+    saves: int = 2,
 ) -> LSGANComparison:
     r"""The five settings of paper 004's Figure 1 trained near equilibrium, vs lGAN.
 
@@ -452,6 +465,8 @@ def lsgan_comparison(
         Stepper, step and length of the runs.
     seed, device
         Seed of the data; torch device.
+    saves
+        Number of equispaced saved steps (parameters of D and G in ``run``), >= 2.
 
     Returns
     -------
@@ -488,7 +503,7 @@ def lsgan_comparison(
         steps=steps,
         generator_speed=float(n_data),
         n_eval=n_data,
-        save_steps=[0, steps],
+        save_steps=saves,
         device=device,
         seed=seed,
     )
@@ -507,6 +522,12 @@ def lsgan_comparison(
         disagreements=bad,
         times=times,
         d_norm2=d_norm2,
+        samples=x,
+        feature_centers=centers,
+        feature_bandwidth=float(disc.bandwidth),
+        shift=float(shift),
+        discriminator=disc,
+        run=run,
     )
 
 
@@ -523,16 +544,23 @@ class WGANComparison:
     w2
         ``"mu/<axis>"`` / ``"nu/<axis>"`` -> array (len(widths), len(times)): exact 1D
         :math:`W_2` between the empirical marginal of the trained neurons and the PDE
-        marginal on each free axis (:func:`gan_pde.meanfield.particles.w2_to_cells`).
+        marginal on each free axis (:func:`gan_pde.meanfield.particles.w2_to_cells`),
+        averaged over the runs.
     slopes
-        Fitted log–log slope of the time-averaged W₂ against N per axis (−1/2 is the
-        Monte-Carlo rate of an empirical law; NaN for a single N).
+        Fitted log–log slope against N of W₂ averaged over the runs and the saved times
+        t > 0 (t = 0 is the sampling of the initial law alone) per axis (−1/2 is the
+        Monte-Carlo rate of an empirical law; NaN for a single N or no t > 0).
     wall_pde
         ν mass in the wall layer of Q (the boundary cells) of the PDE, (len(times),).
     wall_networks
-        Share of critic neurons in that layer, (len(widths), len(times)).
+        Share of critic neurons in the wall layer (inside Q, within ``wall_layer`` of its
+        wall; default one cell, the layer of ``wall_pde``), (len(widths), len(times)),
+        averaged over the runs.
     pde
         The :class:`gan_pde.meanfield.MeanFieldTrajectory`.
+    w2_runs, wall_runs
+        The same per run: arrays (len(widths), runs, len(times)) (runs = 1 for a single
+        run).
     """
 
     widths: tuple[int, ...]
@@ -542,6 +570,8 @@ class WGANComparison:
     wall_pde: np.ndarray
     wall_networks: np.ndarray
     pde: Any = field(repr=False)
+    w2_runs: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    wall_runs: np.ndarray | None = field(repr=False, default=None)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready numbers."""
@@ -555,14 +585,15 @@ class WGANComparison:
         }
 
 
-def _default_wgan_model() -> Any:
+def _default_wgan_model(cells: int = 80) -> Any:
+    """The default model of :func:`wgan_comparison` with ``cells`` cells per free axis."""
     import gan_pde as gp
     from gan_pde.meanfield import WGANMeanField
 
     return WGANMeanField(
         data=gp.GaussianMixture(means=[[-1.0], [1.0]], stds=[0.3, 0.3]),
-        generator={"alpha": (-3.0, 3.0, 80), "beta": 1.0, "gamma": 0.0},
-        discriminator={"a": (-1.0, 1.0, 80), "b": 1.0, "c": 0.0},
+        generator={"alpha": (-3.0, 3.0, cells), "beta": 1.0, "gamma": 0.0},
+        discriminator={"a": (-1.0, 1.0, cells), "b": 1.0, "c": 0.0},
         mu_in=lambda alpha: np.exp(-((alpha - 1.0) ** 2) / 0.1),
         nu_in=lambda a: np.exp(-((a - 0.3) ** 2) / 0.05),
     )
@@ -578,6 +609,9 @@ def wgan_comparison(
     batch_size: int | None = 1,
     seed: int = 0,
     device: Any = None,
+    runs: int | None = None,
+    wall_layer: float | None = None,
+    n_data: int = 10_000,
 ) -> WGANComparison:
     r"""Train the clipped WGAN of paper 001 with N neurons and compare with its mean field.
 
@@ -604,6 +638,17 @@ def wgan_comparison(
         Samples of z and x per step (1: the paper's SGD; None: the whole data set).
     seed, device
         Seed of the initial neurons and of training; torch device.
+    runs
+        None for one run per N; R for R independent runs per N (each draws its own
+        initial neurons; training seeds seed, …, seed + R − 1), trained in one vmapped
+        call: ``w2_runs`` and ``wall_runs`` hold them, ``w2`` and ``wall_networks`` their
+        means (the spread gives the Monte-Carlo standard errors).
+    wall_layer
+        Width of the wall layer of Q in which the critic neurons are counted (default: one
+        cell of the model's discriminator grid, the layer of ``wall_pde``).
+    n_data
+        Size of the data set drawn from the model's data law (shared by all runs and
+        widths: its sampling error, ~n_data^-1/2 in the velocities, is common to them).
 
     Returns
     -------
@@ -627,19 +672,32 @@ def wgan_comparison(
     gen, dis = model.generator, model.discriminator
     frozen = [f"G/{'abc'[k]}" for k in range(3) if k not in gen.free]
     frozen += [f"D/{'abc'[k]}" for k in range(3) if k not in dis.free]
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        msg = f"runs must be a positive int or None; got {runs!r}"
+        raise InvalidInputError(msg)
+    count = 1 if runs is None else runs
     w2: dict[str, list] = {}
     walls = []
+    grid = dis.grid
+    layer = min(grid.widths) if hasattr(grid, "widths") else 2.0 / grid.cells[0]
+    if wall_layer is not None:
+        if not (math.isfinite(wall_layer) and 0.0 < wall_layer <= 1.0):
+            msg = f"wall_layer must be a width in (0, 1]; got {wall_layer!r}"
+            raise InvalidInputError(msg)
+        layer = float(wall_layer)
     for n in widths:
-        full = {}
-        for key, neurons, masses in (("G", gen, model.mu_in), ("D", dis, model.nu_in)):
-            free = sample_law(masses, neurons.grid, n, rng)
-            cols = [
-                free[:, neurons.free.index(k)]
-                if k in neurons.free
-                else np.full(n, neurons.frozen[k])
-                for k in range(3)
-            ]
-            full[key] = np.stack(cols, axis=1)
+        full: dict[str, list] = {"G": [], "D": []}
+        for _ in range(count):
+            for key, neurons, masses in (("G", gen, model.mu_in), ("D", dis, model.nu_in)):
+                free = sample_law(masses, neurons.grid, n, rng)
+                cols = [
+                    free[:, neurons.free.index(k)]
+                    if k in neurons.free
+                    else np.full(n, neurons.frozen[k])
+                    for k in range(3)
+                ]
+                full[key].append(np.stack(cols, axis=1))
+        inits = {key: np.stack(v) if runs is not None else v[0] for key, v in full.items()}
         steps = max(1, round(t_final * n / h))
         save = np.round(times * n / h).astype(int)
         run = train_wgan(
@@ -648,49 +706,64 @@ def wgan_comparison(
             h=t_final * n / steps,
             steps=steps,
             batch_size=batch_size,
-            generator_init=full["G"],
-            critic_init=full["D"],
+            generator_init=inits["G"],
+            critic_init=inits["D"],
             frozen=frozen,
             critic_steps=int(gamma_c),
             save_steps=np.unique(np.clip(save, 0, steps)).tolist(),
+            n_data=n_data,
             n_eval=200,
             seed=seed,
             device=device,
+            runs=runs,
         )
+        saved = len(run.steps)
+
+        def neurons_of(name: str, run: Any = run, n: int = n, saved: int = saved) -> np.ndarray:
+            return run.parameters[name].reshape(count, saved, n)
+
         for key, neurons, laws, names in (
             ("mu", gen, pde.mu, pde.mu_names),
             ("nu", dis, pde.nu, pde.nu_names),
         ):
             prefix = "G" if key == "mu" else "D"
             for axis, k in enumerate(neurons.free):
-                grid = neurons.grid
-                edges = np.linspace(grid.lower[axis], grid.upper[axis], grid.cells[axis] + 1)
+                g = neurons.grid
+                edges = np.linspace(g.lower[axis], g.upper[axis], g.cells[axis] + 1)
                 others = tuple(a + 1 for a in range(laws.ndim - 1) if a != axis)
                 marginal = laws.sum(axis=others) if others else laws
-                points = run.parameters[f"{prefix}/{'abc'[k]}"].reshape(len(run.steps), n, -1)
+                points = neurons_of(f"{prefix}/{'abc'[k]}")
                 w2.setdefault(f"{key}/{names[axis]}", []).append(
                     [
-                        math.sqrt(w2_to_cells(points[j, :, 0], edges, marginal[j]))
-                        for j in range(len(run.steps))
+                        [
+                            math.sqrt(w2_to_cells(points[r, j], edges, marginal[j]))
+                            for j in range(saved)
+                        ]
+                        for r in range(count)
                     ]
                 )
-        grid = dis.grid
-        width = min(grid.widths) if hasattr(grid, "widths") else 2.0 / grid.cells[0]
-        free_d = [run.parameters[f"D/{'abc'[k]}"].reshape(len(run.steps), n) for k in dis.free]
-        walls.append(np.mean(np.any([np.abs(v) >= 1.0 - width for v in free_d], axis=0), axis=1))
-    arrays = {k: np.array(v) for k, v in w2.items()}
+        free_d = [np.abs(neurons_of(f"D/{'abc'[k]}")) for k in dis.free]
+        # inside Q and within one cell of its wall (a neuron outside Q is in no layer of Q)
+        in_layer = np.any([(v >= 1.0 - layer) & (v <= 1.0) for v in free_d], axis=0)
+        walls.append(in_layer.mean(axis=2))
+    per_run = {k: np.array(v) for k, v in w2.items()}
+    arrays = {k: v.mean(axis=1) for k, v in per_run.items()}
+    positive = times > 0.0
     slopes = {
-        k: float(np.polyfit(np.log(widths), np.log(v.mean(axis=1)), 1)[0])
-        if len(widths) > 1
+        k: float(np.polyfit(np.log(widths), np.log(v[:, positive].mean(axis=1)), 1)[0])
+        if len(widths) > 1 and positive.any()
         else math.nan
         for k, v in arrays.items()
     }
+    wall_runs = np.array(walls)
     return WGANComparison(
         widths=tuple(widths),
         times=times,
         w2=arrays,
         slopes=slopes,
         wall_pde=np.asarray(pde.wall_mass),
-        wall_networks=np.array(walls),
+        wall_networks=wall_runs.mean(axis=1),
         pde=pde,
+        w2_runs=per_run,
+        wall_runs=wall_runs,
     )

@@ -255,7 +255,21 @@ def w2_to_cells(points: ArrayLike, edges: np.ndarray, masses: np.ndarray) -> flo
     mid = 0.5 * (lo + hi)
     step = x[np.minimum((mid * x.size).astype(int), x.size - 1)]
 
-    # F^{-1} is linear between consecutive cdf breakpoints (empty cells collapse to one
-    # edge in np.interp): Simpson's rule is exact for the quadratic integrand
-    values = [(step - np.interp(q, cdf, edges)) ** 2 for q in (lo, mid, hi)]
+    # F^{-1} is linear inside the cell that holds (lo, hi) (every cdf value is a breakpoint,
+    # so a piece never straddles two cells, and its cell has positive mass): evaluate it
+    # there, Simpson's rule being exact for the quadratic integrand.  np.interp(q, cdf,
+    # edges) was wrong at a piece's ends: on the runs of equal cdf values of empty cells it
+    # returns the last of their edges, e.g. F^{-1}(1) = the grid's upper edge instead of
+    # the support's upper end when the top cells are empty (d2^2 off by O(1/N)).  The cell is
+    # found from the piece's lower end: the last j with cdf[j] <= lo has cdf[j+1] > lo, a
+    # cell of positive mass (the midpoint can round onto a cdf value when the end masses are
+    # below round-off, and select an empty cell: 0/0)
+    cell = np.clip(np.searchsorted(cdf, lo, side="right") - 1, 0, masses.size - 1)
+    left, right = cdf[cell], cdf[cell + 1]
+    width = edges[cell + 1] - edges[cell]
+
+    def inverse(q: np.ndarray) -> np.ndarray:
+        return edges[cell] + (q - left) / (right - left) * width
+
+    values = [(step - inverse(q)) ** 2 for q in (lo, mid, hi)]
     return float(np.sum((hi - lo) / 6.0 * (values[0] + 4.0 * values[1] + values[2])))

@@ -96,6 +96,8 @@ class PoincareEstimate:
     info
         Options (hidden widths, steps, lr, batch size, dtype, spectral normalisation,
         standardisation) and versions.
+    holdout_index
+        The rows of ``samples`` that were held out (the estimate is their quotient).
     """
 
     xi_min: float
@@ -109,6 +111,7 @@ class PoincareEstimate:
     n_holdout: int
     function: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = field(repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+    holdout_index: np.ndarray | None = field(default=None, repr=False)
 
 
 def _samples(samples: ArrayLike) -> np.ndarray:
@@ -379,6 +382,7 @@ def estimate_poincare_constant(
             "standardisation": {"centre": centre.tolist(), "scale": scale, "gain": gain},
             "versions": torch_versions(),
         },
+        holdout_index=np.sort(order[n_train:]),
     )
 
 

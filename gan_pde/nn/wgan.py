@@ -45,7 +45,11 @@ from gan_pde.nn.run import TrainingRun
 
 torch = require_torch()
 
-__all__ = ["train_wgan"]
+__all__ = ["CLIP", "train_wgan"]
+
+#: Half-width of the clipping box Q = [−CLIP, CLIP]^(K+2) of the critic's neurons (paper 001,
+#: Section 2.2: Q = [−1, 1]^(K+2)).
+CLIP = 1.0
 
 
 def train_wgan(
@@ -92,7 +96,9 @@ def train_wgan(
         Neurons start i.i.d. uniform on [−s, s] (critic: s ≤ 1 keeps them in Q).
     generator_init, critic_init
         Optional initial neurons instead: arrays ``(N, K + L + 1)`` with columns
-        (α, β, γ) and ``(M, 2 + K)`` with columns (a, b, c) (critic neurons in Q).
+        (α, β, γ) and ``(M, 2 + K)`` with columns (a, b, c) (critic neurons in Q).  With
+        ``runs`` = R they may also have a leading axis of R: ensemble member r starts from
+        its own neurons ``[r]`` (independent repetitions in one vmapped call).
     frozen
         Components that do not train, from ``"G/a"``, ``"G/b"``, ``"G/c"`` (α, β, γ),
         ``"D/a"``, ``"D/b"``, ``"D/c"``: their gradient is set to 0 (the frozen axes of
@@ -140,11 +146,15 @@ def train_wgan(
         msg = f"frozen must hold names from {sorted(names)}; got {list(frozen)}"
         raise InvalidInputError(msg)
     masks = {net: {k: 0.0 if f"{net}/{k}" in frozen else 1.0 for k in "abc"} for net in "GD"}
+    count = None if runs is None else positive_int(runs, "runs")
     starts = {
-        "G": _neurons(generator_init, generator, "generator_init", dtype, dev),
-        "D": _neurons(critic_init, critic, "critic_init", dtype, dev),
+        "G": _neurons(generator_init, generator, "generator_init", dtype, dev, count),
+        "D": _neurons(critic_init, critic, "critic_init", dtype, dev, count),
     }
-    if starts["D"] is not None and float(max(v.abs().max() for v in starts["D"].values())) > 1:
+    if (
+        starts["D"] is not None
+        and max(float(v.abs().max()) for one in starts["D"] for v in one.values()) > CLIP
+    ):
         msg = "critic_init must lie in Q = [-1, 1]^(K+2) (the clipping box)"
         raise InvalidInputError(msg)
     eval_gen = make_generator(data_seed)
@@ -154,12 +164,14 @@ def train_wgan(
     def energy(d_params: dict[str, Any], g_params: dict[str, Any], real: Any, z: Any) -> Any:
         return critic(d_params, generator(g_params, z)).mean() - critic(d_params, real).mean()
 
-    def init(gen: Any, _run: int) -> dict[str, Any]:
+    def init(gen: Any, run: int) -> dict[str, Any]:
         drawn = {
             "G": generator.init(gen, dtype=dtype, device=dev),
-            "D": tree_map(lambda p: p.clamp(-1.0, 1.0), critic.init(gen, dtype=dtype, device=dev)),
+            "D": tree_map(
+                lambda p: p.clamp(-CLIP, CLIP), critic.init(gen, dtype=dtype, device=dev)
+            ),
         }
-        return {net: drawn[net] if starts[net] is None else starts[net] for net in "GD"}
+        return {net: drawn[net] if starts[net] is None else starts[net][run] for net in "GD"}
 
     def draw(gen: Any) -> dict[str, Any]:
         if batch_size is None:
@@ -181,13 +193,13 @@ def train_wgan(
                 lambda p, r=real, z=batch["zd"][j]: energy(p, g_params, r, z)
             )(d_params)
             grads = {k: masks["D"][k] * g for k, g in grads.items()}
-            d_params = tree_map(lambda p, g: (p + lr * g).clamp(-1.0, 1.0), d_params, grads)
+            d_params = tree_map(lambda p, g: (p + lr * g).clamp(-CLIP, CLIP), d_params, grads)
         grads = torch.func.grad(lambda p: critic(d_params, generator(p, batch["zg"])).mean())(
             g_params
         )
         grads = {k: masks["G"][k] * g for k, g in grads.items()}
         g_params = tree_map(lambda p, g: p - lr * g, g_params, grads)
-        on_wall = sum((p.abs() >= 1.0).sum() for p in d_params.values())
+        on_wall = sum((p.abs() >= CLIP).sum() for p in d_params.values())
         total = sum(p.numel() for p in d_params.values())
         return {"D": d_params, "G": g_params}, {
             "energy": value,
@@ -233,21 +245,39 @@ def train_wgan(
     return execute(plan, runs)
 
 
-def _neurons(values: Any, net: MeanFieldSigmoidNet, name: str, dtype: Any, dev: Any) -> Any:
-    """Parameter dictionary from an array of neurons (columns a, b, c), or None."""
+def _neurons(
+    values: Any, net: MeanFieldSigmoidNet, name: str, dtype: Any, dev: Any, runs: int | None
+) -> Any:
+    """Per-run parameter dictionaries from an array of neurons (columns a, b, c), or None.
+
+    ``values`` of shape ``(width, columns)`` is shared by every run; with ``runs`` = R it
+    may also have shape ``(R, width, columns)`` (one set per run).  Returns a list indexed
+    by the run (length 1 for a single run).
+    """
     if values is None:
         return None
     arr = torch.as_tensor(values, dtype=dtype)
     width = net.out_dim + net.in_dim + 1
-    if arr.shape != (net.width, width) or not bool(torch.isfinite(arr).all()):
+    shape = (net.width, width)
+    stacked = runs is not None and arr.ndim == 3
+    if (
+        (arr.shape[1:] if stacked else arr.shape) != shape
+        or (stacked and arr.shape[0] != runs)
+        or not bool(torch.isfinite(arr).all())
+    ):
+        stack = f" or ({runs}, {net.width}, {width}) (one set per run)" if runs else ""
         msg = (
             f"{name} must be a finite array of shape ({net.width}, {width}) (one row per "
-            f"neuron: a, b, c); got shape {tuple(arr.shape)}"
+            f"neuron: a, b, c){stack}; got shape {tuple(arr.shape)}"
         )
         raise InvalidInputError(msg)
     k, l_ = net.out_dim, net.in_dim
-    return {
-        "a": arr[:, :k].clone().to(dev),
-        "b": arr[:, k : k + l_].clone().to(dev),
-        "c": arr[:, k + l_].clone().to(dev),
-    }
+    sets = list(arr) if stacked else [arr] * (1 if runs is None else runs)
+    return [
+        {
+            "a": one[:, :k].clone().to(dev),
+            "b": one[:, k : k + l_].clone().to(dev),
+            "c": one[:, k + l_].clone().to(dev),
+        }
+        for one in sets
+    ]

@@ -119,7 +119,9 @@ def control(
         import inspect
 
         factory = (
-            contextlib.contextmanager(function) if inspect.isgeneratorfunction(function) else function
+            contextlib.contextmanager(function)
+            if inspect.isgeneratorfunction(function)
+            else function
         )
         known = _CONTROLS.setdefault(check, [])
         if any(c.description == description for c in known):

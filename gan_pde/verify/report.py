@@ -100,8 +100,7 @@ def check_to_dict(check: Check) -> dict[str, Any]:
         "reference_kind": list(check.reference_kind),
     }
     return {
-        name: _jsonable(values[name] if name in values else getattr(check, name))
-        for name in FIELDS
+        name: _jsonable(values[name] if name in values else getattr(check, name)) for name in FIELDS
     }
 
 
@@ -239,9 +238,7 @@ def _summary_table(checks: Sequence[Check]) -> list[str]:
         tight = _tightest(check)
         error = _number(tight["error"]) if tight else "—"
         tolerance = f"{tight['sense']} {_number(tight['tolerance'])}" if tight else "—"
-        figure = (
-            f'<a href="#fig-{_anchor(check.name)}">figure</a>' if check.figure else ""
-        )
+        figure = f'<a href="#fig-{_anchor(check.name)}">figure</a>' if check.figure else ""
         rows.append(
             f'<tr><td><a href="#{_anchor(check.name)}">{e(check.name)}</a></td>'
             f"<td>{e(citation(check.paper))}</td><td>{e(_kinds(check))}</td>{_status(check)}"
@@ -269,9 +266,9 @@ def _criteria_table(check: Check) -> list[str]:
         margin = c.get("margin")
         shown = "—" if margin is None or math.isnan(margin) else f"{_number(margin)}×"
         rows.append(
-            f"<tr><td>{e(c['label'])}</td><td class=\"num\">{e(_number(c['error']))}</td>"
-            f"<td class=\"num\">{e(c['sense'])} {e(_number(c['tolerance']))}</td>"
-            f"<td class=\"num\">{e(shown)}</td>{status}<td>{e(c['reason'])}</td></tr>"
+            f'<tr><td>{e(c["label"])}</td><td class="num">{e(_number(c["error"]))}</td>'
+            f'<td class="num">{e(c["sense"])} {e(_number(c["tolerance"]))}</td>'
+            f'<td class="num">{e(shown)}</td>{status}<td>{e(c["reason"])}</td></tr>'
         )
     rows.append("</table>")
     return rows
@@ -373,9 +370,7 @@ def render_html(checks: Sequence[Check], *, command: str) -> str:
     for name, version in versions().items():
         lines.append(f"<tr><th>{e(name)}</th><td>{e(version)}</td></tr>")
     lines.append(f"<tr><th>command</th><td><code>{e(command)}</code></td></tr>")
-    lines.append(
-        f"<tr><th>results.json</th><td>schema {SCHEMA} version {SCHEMA_VERSION}</td></tr>"
-    )
+    lines.append(f"<tr><th>results.json</th><td>schema {SCHEMA} version {SCHEMA_VERSION}</td></tr>")
     lines.append("</table></footer></body></html>")
     return "\n".join(lines) + "\n"
 
