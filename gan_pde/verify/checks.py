@@ -38,14 +38,15 @@ def _round_off(element: str, h: float) -> float:
 
 
 def _fem_eigenvalues(density: Any, lower: float, upper: float, cells: int, k: int) -> np.ndarray:
-    """xi_1..xi_{k-1} of the package's P2 solver (shift-invert: faster than dense here)."""
+    """xi_1..xi_{k-1} of the package's P2 solver (shift-invert: faster than dense here);
+    xi_1 is read from ``poincare_constant``, the public quantity users read as xi_min."""
     from gan_pde.mesh import interval
     from gan_pde.spectral.weighted_laplacian import weighted_laplacian_spectrum
 
     spectrum = weighted_laplacian_spectrum(
         density, interval(lower, upper, n=cells), k=k, element="P2", method="shift-invert"
     )
-    return spectrum.eigenvalues[1:]
+    return np.concatenate([[spectrum.poincare_constant], spectrum.eigenvalues[2:]])
 
 
 def _fem_with_estimate(

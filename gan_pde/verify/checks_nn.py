@@ -503,6 +503,15 @@ def gan_equals_algorithm2(size: str) -> Outcome:
             budget_trained += _U * float(np.max(2.0 * np.abs(particles.samples[k]) + 16.0 * step_t))
         x = x + eps * v
     moved = float(np.abs(particles_frozen.samples[-1] - x0).max())
+    # the flow time a user reads beside the PDE: step k of either trainer is time k eps
+    # (eps = 2 eta_G / N for the GAN trainer); both sides are products of a step count and
+    # a rounded step length, so they agree to a few ulps of k eps
+    expected_times = np.arange(steps + 1) * eps
+    time_error = max(
+        float(np.max(np.abs(np.asarray(run.times, dtype=float) - expected_times)))
+        for run in (gan, particles, gan_frozen, particles_frozen)
+    )
+    time_scale = 4.0 * _U * float(expected_times[-1])
     return Outcome(
         measured={"trained D: |GAN - Alg. 2|": worst_trained, "frozen D: vs numpy": worst_frozen},
         expected=0.0,
@@ -518,6 +527,12 @@ def gan_equals_algorithm2(size: str) -> Outcome:
                 ratio_frozen,
                 1.0,
                 "2 roundings of |x| + 16 of eps|v| per step, grown by (1 + eps L) per step",
+            ),
+            Criterion(
+                "max_k |run.times_k - k eps| / (4 u T), all four runs (closed form)",
+                time_error / time_scale,
+                1.0,
+                "step count times a step length rounded once or twice: a few ulps of T",
             ),
         ),
         details={
@@ -561,6 +576,19 @@ def _gan_step() -> Any:
         return wrong
 
     return patch("gan_pde.nn.gan.Optimizer", wrap=wrap)
+
+
+@control("nn.gan_equals_algorithm2", "the flow time per GAN generator step lr/N (factor 2 lost)")
+def _gan_time() -> Any:
+    def wrap(original: Any) -> Any:
+        def wrong(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("algorithm") == "gan":
+                kwargs["time_per_step"] = 0.5 * kwargs["time_per_step"]
+            return original(*args, **kwargs)
+
+        return wrong
+
+    return patch("gan_pde.nn.gan.Plan", wrap=wrap)
 
 
 # ------------------------------------------------------------------ nn.lsgan_ranking

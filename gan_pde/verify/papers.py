@@ -77,4 +77,5 @@ def full_citation(key: str) -> str:
     paper = PAPERS.get(key)
     if paper is None:
         return key
-    return f'{_authors(paper)}, "{paper.title}", {paper.venue}, {paper.year}.'
+    venue = paper.venue if str(paper.year) in paper.venue else f"{paper.venue}, {paper.year}"
+    return f'{_authors(paper)}, "{paper.title}", {venue}.'

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._files import new_file_mode
 from gan_pde.errors import InvalidInputError
 from gan_pde.provenance import versions
 from gan_pde.verify.registry import Check
@@ -58,6 +59,8 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: left; verti
          overflow-wrap: anywhere; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.criteria th, table.criteria td.pass, table.criteria td.fail { white-space: nowrap; }
+table.criteria td:first-child { width: 30%; }
 .pass { background: #d7f5dd; color: #115522; font-weight: bold; }
 .fail { background: #fbd9d9; color: #881111; font-weight: bold; }
 .skip { background: #eeeeee; color: #555555; font-weight: bold; }
@@ -155,7 +158,8 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for reading
+        # mkstemp makes it private; give it the mode a plain open() would (umask, old file)
+        os.chmod(temporary, new_file_mode(path))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -257,7 +261,7 @@ def _summary_table(checks: Sequence[Check]) -> list[str]:
 def _criteria_table(check: Check) -> list[str]:
     e = html.escape
     rows = [
-        "<table>",
+        '<table class="criteria">',
         "<tr><th>criterion</th><th>measured</th><th>tolerance</th><th>margin</th>"
         "<th>result</th><th>why this tolerance</th></tr>",
     ]
