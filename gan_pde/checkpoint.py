@@ -16,6 +16,9 @@ Three guarantees:
   the first differing key named.
 
 Files are read with ``allow_pickle=False``: loading a checkpoint never executes code.
+They get the permissions of any file the user writes (``0o666`` less the umask, or those
+of the checkpoint they replace): a checkpoint holds nothing that the run's results do not,
+so it is as readable as they are; ``umask 077`` makes both private.
 
 Examples
 --------

@@ -9,12 +9,17 @@ rebuilt only from a fixed list of gan_pde types: loading never executes code fro
 
 Every write is atomic: the data go to a temporary file in the destination folder, which
 then replaces the destination with :func:`os.replace`, so a reader never sees a half-written
-file and an interrupted write leaves the previous file intact.
+file and an interrupted write leaves the previous file intact.  The file ends with the
+permissions a plain ``open(path, "w")`` would give it (``0o666`` less the umask, or the
+mode of the file it replaces), not the private mode of the temporary file.
+
+XDMF time series (:func:`write_xdmf`, :func:`write_xdmf_series`) are written in a layout
+that ParaView's three XDMF readers and meshio open, in 1D, 2D and 3D
+(``tests/test_files_open.py`` opens them with ParaView itself).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import tempfile
@@ -25,12 +30,20 @@ import numpy as np
 import skfem
 from skfem.io.meshio import HEX_MAPPING
 
-from gan_pde._files import atomic_path
+from gan_pde._files import atomic_path, new_file_mode
 from gan_pde.errors import InvalidInputError
 from gan_pde.fem.basis import make_basis
 from gan_pde.flows.jsd import Trajectory
 
-__all__ = ["RESULT_TYPES", "load", "load_trajectory", "save", "save_trajectory", "write_xdmf"]
+__all__ = [
+    "RESULT_TYPES",
+    "load",
+    "load_trajectory",
+    "save",
+    "save_trajectory",
+    "write_xdmf",
+    "write_xdmf_series",
+]
 
 #: Version of the ``.npz`` layout written by :func:`save_trajectory`.
 FORMAT_VERSION = 1
@@ -165,10 +178,10 @@ def load_trajectory(path: str | os.PathLike[str]) -> Trajectory:
 def write_xdmf(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
     """Write a trajectory as an XDMF time series (``.xdmf`` + ``.h5``) that ParaView opens.
 
-    The mesh is written once; every saved time gets the point data ``u`` (the density) and
-    ``v`` (:math:`u/\\rho_d`) at the mesh vertices (for P2, the vertex dofs).  Both files
-    are written in a temporary folder next to ``path`` and moved into place, the ``.h5``
-    first, so the ``.xdmf`` never points at missing data.  Needs ``h5py``.
+    Every saved time gets the point data ``u`` (the density) and ``v`` (:math:`u/\\rho_d`)
+    at the mesh vertices (for P2, the vertex dofs); the layout is that of
+    :func:`write_xdmf_series`, which ParaView and meshio read in 1D, 2D and 3D.
+    Needs ``h5py``.
 
     Parameters
     ----------
@@ -192,55 +205,207 @@ def write_xdmf(path: str | os.PathLike[str], trajectory: Trajectory) -> Path:
     ...     reader.num_steps
     3
     """
-    import meshio
-
     if not isinstance(trajectory, Trajectory):
         msg = f"trajectory must be a gan_pde Trajectory; got {type(trajectory).__name__}"
         raise InvalidInputError(msg)
+    basis = trajectory.densities[0].basis
+    vertex_dofs = basis.nodal_dofs[0]
+    fields = {
+        "u": [density.values[vertex_dofs] for density in trajectory.densities],
+        "v": [np.asarray(v)[vertex_dofs] for v in trajectory.v],
+    }
+    return write_xdmf_series(path, basis.mesh, trajectory.times, fields)
+
+
+#: XDMF topology of each mesh type.  A 1D mesh is a set of two-node ``Polyline`` cells:
+#: XDMF has no "line" type, and a Polyline needs ``NodesPerElement="2"``: without it
+#: ParaView's default XDMF reader (Xdmf3ReaderS, 5.11) aborts ParaView (SIGABRT).
+_XDMF_TOPOLOGY = {
+    "MeshLine1": "Polyline",
+    "MeshTri1": "Triangle",
+    "MeshQuad1": "Quadrilateral",
+    "MeshTet1": "Tetrahedron",
+    "MeshHex1": "Hexahedron",
+}
+
+
+def write_xdmf_series(
+    path: str | os.PathLike[str],
+    mesh: skfem.Mesh,
+    times: Any,
+    point_data: dict[str, Any],
+) -> Path:
+    """Write scalar fields on the vertices of a mesh at several times as an XDMF time series.
+
+    The ``.xdmf`` file holds one temporal collection; each time is a complete uniform grid
+    (topology, geometry, ``<Time>`` and one node-centred scalar per field) whose arrays are
+    datasets of the ``.h5`` file beside it (the mesh is stored once and shared by all
+    times).  Cells are written with an explicit ``NodesPerElement``: two-node ``Polyline``
+    in 1D, ``Triangle``/``Quadrilateral`` in 2D, ``Tetrahedron``/``Hexahedron`` in 3D;
+    coordinates are padded with zeros to 3-D; triangles are written counter-clockwise and
+    tetrahedra with positive volume, as VTK expects.  ParaView (all three of its XDMF
+    readers) and :class:`meshio.xdmf.TimeSeriesReader` read the files.
+
+    Both files are written in a temporary folder next to ``path`` and moved into place,
+    the ``.h5`` first, so the ``.xdmf`` never points at missing data; they get the
+    permissions of a plain write (the umask).  Needs ``h5py``.
+
+    Parameters
+    ----------
+    path
+        The ``.xdmf`` file; the ``.h5`` file gets the same name with suffix ``.h5``.
+    mesh
+        A ``MeshLine1``, ``MeshTri1``, ``MeshQuad1``, ``MeshTet1`` or ``MeshHex1``.
+    times
+        Increasing times, one per step.
+    point_data
+        Field name -> values of shape ``(len(times), n_vertices)``, in the order of
+        ``mesh.p``.  Names are non-empty and contain neither ``/`` nor ``:``.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.xdmf`` path.
+
+    Raises
+    ------
+    InvalidInputError
+        For another suffix than ``.xdmf``, an unsupported mesh, times that are not finite
+        and increasing, or fields of the wrong shape or name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, meshio, gan_pde as gp
+    >>> m = gp.mesh.rectangle((0.0, 1.0), (0.0, 1.0), n=4)
+    >>> heat = [np.exp(-t) * m.p[0] for t in (0.0, 0.5)]
+    >>> path = write_xdmf_series(pathlib.Path(tempfile.mkdtemp()) / "heat.xdmf", m,
+    ...                          [0.0, 0.5], {"heat": heat})
+    >>> with meshio.xdmf.TimeSeriesReader(path) as reader:
+    ...     points, cells = reader.read_points_cells()
+    ...     reader.num_steps, cells[0].type, reader.read_data(1)[0]
+    (2, 'triangle', 0.5)
+    """
+    import h5py
+
     path = Path(path)
     if path.suffix != ".xdmf":
-        msg = f"write_xdmf needs a path ending in .xdmf; got {str(path)!r}"
+        msg = f"the XDMF file needs a path ending in .xdmf; got {str(path)!r}"
         raise InvalidInputError(msg)
-    basis = trajectory.densities[0].basis
-    mesh = basis.mesh
-    cell_type = _MESHES[_mesh_name(mesh)][1]
-    points = np.zeros((mesh.p.shape[1], 3))
+    name = type(mesh).__name__
+    if name not in _XDMF_TOPOLOGY:
+        msg = f"cannot write a mesh of type {name} to XDMF; expected one of "
+        msg += ", ".join(_XDMF_TOPOLOGY)
+        raise InvalidInputError(msg)
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
+        msg = f"times must be a non-empty 1-D array of finite numbers; got shape {times.shape}"
+        raise InvalidInputError(msg)
+    if np.any(np.diff(times) <= 0.0):
+        msg = f"times must be increasing; got {times.tolist()}"
+        raise InvalidInputError(msg)
+    n_vertices = mesh.p.shape[1]
+    fields: dict[str, np.ndarray] = {}
+    for field, values in point_data.items():
+        if not isinstance(field, str) or not field or "/" in field or ":" in field:
+            msg = f"field name {field!r} must be a non-empty string without '/' or ':'"
+            raise InvalidInputError(msg)
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (times.size, n_vertices):
+            msg = (
+                f"field {field!r} has shape {array.shape}; expected (len(times), n_vertices)"
+                f" = {(times.size, n_vertices)}"
+            )
+            raise InvalidInputError(msg)
+        fields[field] = array
+
+    points = np.zeros((n_vertices, 3))
     points[:, : mesh.dim()] = mesh.p.T
-    vertex_dofs = basis.nodal_dofs[0]
-    t = mesh.t
-    if cell_type == "hexahedron":
-        t = t[HEX_MAPPING[:8]]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = mesh.t[HEX_MAPPING[:8]] if name == "MeshHex1" else mesh.t  # XDMF = VTK order
+    cells = _positively_oriented(points, np.array(cells.T, dtype=np.int64), name)
     h5 = path.with_suffix(".h5")
+    xml = _xdmf_text(h5.name, _XDMF_TOPOLOGY[name], points.shape, cells.shape, times, fields)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as folder:
-        # meshio puts the .h5 file in the working directory, under the .xdmf file's stem
-        with _working_directory(folder), meshio.xdmf.TimeSeriesWriter(path.name) as writer:
-            writer.write_points_cells(points, [(cell_type, t.T)])
-            for time, v, density in zip(
-                trajectory.times, trajectory.v, trajectory.densities, strict=True
-            ):
-                writer.write_data(
-                    float(time),
-                    point_data={
-                        "u": density.values[vertex_dofs],
-                        "v": np.asarray(v)[vertex_dofs],
-                    },
-                )
-        os.replace(Path(folder) / h5.name, h5)
-        os.replace(Path(folder) / path.name, path)
+        with h5py.File(Path(folder) / h5.name, "w") as file:
+            file.create_dataset("mesh/geometry", data=points)
+            file.create_dataset("mesh/topology", data=cells)
+            file.create_dataset("times", data=times)
+            for field, array in fields.items():
+                for k, row in enumerate(array):
+                    file.create_dataset(f"point_data/{field}/{k}", data=row)
+        (Path(folder) / path.name).write_text(xml, encoding="utf-8")
+        for written in (h5, path):  # the .h5 first: the .xdmf never points at missing data
+            temporary = Path(folder) / written.name
+            os.chmod(temporary, new_file_mode(written))
+            os.replace(temporary, written)
     return path
 
 
-@contextlib.contextmanager
-def _working_directory(folder: str):
-    """``contextlib.chdir`` for Python 3.10 (it is new in 3.11): run in ``folder``, then
-    return to the previous working directory whatever happens."""
-    previous = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
+def _positively_oriented(points: np.ndarray, cells: np.ndarray, name: str) -> np.ndarray:
+    """``cells`` with every triangle counter-clockwise and every tetrahedron of positive
+    volume, as VTK expects (scikit-fem's meshes mix both orientations; ParaView's cell
+    sizes and integrals would then count half the cells negatively)."""
+    if name not in ("MeshTri1", "MeshTet1"):
+        return cells
+    corners = points[cells]  # (n_cells, nodes, 3)
+    edges = corners[:, 1:] - corners[:, :1]
+    if name == "MeshTri1":
+        sign = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+    else:
+        sign = np.einsum("ij,ij->i", np.cross(edges[:, 0], edges[:, 1]), edges[:, 2])
+    flip = np.flatnonzero(sign < 0.0)
+    cells[np.ix_(flip, [-2, -1])] = cells[np.ix_(flip, [-1, -2])]  # swap the last two nodes
+    return cells
+
+
+def _xdmf_text(
+    h5_name: str,
+    topology: str,
+    points_shape: tuple[int, ...],
+    cells_shape: tuple[int, ...],
+    times: np.ndarray,
+    fields: dict[str, np.ndarray],
+) -> str:
+    """The XML of :func:`write_xdmf_series` (XDMF 3, readable by the XDMF 2 readers too)."""
+    from xml.etree import ElementTree as ET
+
+    def data_item(parent: ET.Element, dims: tuple[int, ...], kind: str, dataset: str) -> None:
+        item = ET.SubElement(
+            parent,
+            "DataItem",
+            DataType=kind,
+            Precision="8",
+            Dimensions=" ".join(str(d) for d in dims),
+            Format="HDF",
+        )
+        item.text = f"{h5_name}:/{dataset}"
+
+    root = ET.Element("Xdmf", Version="3.0")
+    domain = ET.SubElement(root, "Domain")
+    collection = ET.SubElement(
+        domain, "Grid", Name="TimeSeries", GridType="Collection", CollectionType="Temporal"
+    )
+    for k, time in enumerate(times):
+        grid = ET.SubElement(collection, "Grid", Name=f"step_{k}", GridType="Uniform")
+        ET.SubElement(grid, "Time", Value=repr(float(time)))
+        topo = ET.SubElement(
+            grid,
+            "Topology",
+            TopologyType=topology,
+            NumberOfElements=str(cells_shape[0]),
+            NodesPerElement=str(cells_shape[1]),
+        )
+        data_item(topo, cells_shape, "Int", "mesh/topology")
+        geometry = ET.SubElement(grid, "Geometry", GeometryType="XYZ")
+        data_item(geometry, points_shape, "Float", "mesh/geometry")
+        for field in fields:
+            attribute = ET.SubElement(
+                grid, "Attribute", Name=field, AttributeType="Scalar", Center="Node"
+            )
+            data_item(attribute, (points_shape[0],), "Float", f"point_data/{field}/{k}")
+    ET.indent(root)
+    return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 #: Result dataclasses that :func:`save` writes field by field and :func:`load` rebuilds

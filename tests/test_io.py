@@ -59,7 +59,13 @@ def test_xdmf_time_series_reads_back(trajectory, tmp_path):
         assert reader.num_steps == trajectory.times.size
         np.testing.assert_array_equal(points[:, :2], basis.mesh.p.T)
         assert cells[0].type == "triangle"
-        np.testing.assert_array_equal(cells[0].data, basis.mesh.t.T)
+        # the same triangles, each written counter-clockwise (as VTK expects)
+        np.testing.assert_array_equal(
+            np.sort(cells[0].data, axis=1), np.sort(basis.mesh.t.T, axis=1)
+        )
+        corners = points[cells[0].data, :2]
+        edges = corners[:, 1:] - corners[:, :1]
+        assert np.all(edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0] > 0.0)
         for k in range(reader.num_steps):
             t, point_data, _ = reader.read_data(k)
             assert t == pytest.approx(trajectory.times[k], abs=0.0)
