@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from gan_pde.errors import InvalidInputError
 
-__all__ = ["as_points", "as_positive", "as_positive_int"]
+__all__ = ["as_flag", "as_points", "as_positive", "as_positive_int", "with_final_time"]
 
 
 def as_points(x: ArrayLike, dim: int) -> np.ndarray:
@@ -55,3 +55,25 @@ def as_positive_int(value: object, name: str) -> int:
         msg = f"{name} must be a positive integer; got {name}={value!r}"
         raise InvalidInputError(msg)
     return int(value)
+
+
+def as_flag(value: object, name: str) -> bool:
+    """``bool(value)``, or InvalidInputError unless it is a bool (``save_final=0`` is refused:
+    a count or a time there is a mistake, not a yes/no)."""
+    if not isinstance(value, (bool, np.bool_)):
+        msg = f"{name} must be True or False; got {name}={value!r}"
+        raise InvalidInputError(msg)
+    return bool(value)
+
+
+def with_final_time(times: np.ndarray, t_final: float, save_final: bool) -> np.ndarray:
+    """Sorted save times in [0, t_final] with ``t_final`` appended when ``save_final``.
+
+    A last save time within 1e-12 (relative) of ``t_final`` is taken as ``t_final`` itself,
+    so that round-off in a user's grid adds no second, almost equal final time.
+    """
+    if not save_final or times.size == 0:
+        return times
+    if times[-1] >= t_final - 1e-12 * max(1.0, t_final):
+        return np.concatenate([times[:-1], [t_final]])
+    return np.concatenate([times, [t_final]])

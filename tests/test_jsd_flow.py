@@ -355,10 +355,11 @@ def test_save_times_off_the_grid_are_hit_exactly():
     flow = JSDFlow(GAUSS_1D, gp.Gaussian(mean=[1.0], cov=[[0.6]]), gp.mesh.interval(-8, 8, n=80))
     seen = []
     traj = flow.solve(1.0, 0.1, save_times=[0.25, 0.7], callback=lambda t, v: seen.append(t))
-    np.testing.assert_array_equal(traj.times, [0.0, 0.25, 0.7])
+    # 0 and t_final are saved too (save_final=True by default)
+    np.testing.assert_array_equal(traj.times, [0.0, 0.25, 0.7, 1.0])
     assert 0.25 in traj.step_times and 0.7 in traj.step_times and traj.step_times[-1] == 1.0
     assert seen == list(traj.step_times)
-    assert len(traj.densities) == 3 and len(traj.newton_iterations) == len(traj.step_times)
+    assert len(traj.densities) == 4 and len(traj.newton_iterations) == len(traj.step_times)
     assert traj.info["scheme"] == "backward-euler" and "numpy" in traj.info["versions"]
     assert traj.jsd[0] == pytest.approx(
         gp.fem.js_divergence(traj.densities[0], GAUSS_1D, flow.mesh), rel=1e-2

@@ -96,6 +96,11 @@ class DualPath:
     inner_iterations: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
     @property
     def z(self) -> np.ndarray:
         """``(n + 1, d_x + d_y)``: both players side by side."""

@@ -82,6 +82,11 @@ class ParticleTrajectory:
     flow: Trajectory = field(repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
 
 def _values_and_gradients(
     basis: skfem.CellBasis, cells: np.ndarray, points: np.ndarray, dofs: np.ndarray
@@ -135,6 +140,7 @@ def simulate_particles(
     dt: float,
     *,
     save_times: Sequence[float] | np.ndarray | None = None,
+    save_final: bool = True,
     scheme: str = "backward-euler",
     max_newton_iterations: int = 50,
 ) -> ParticleTrajectory:
@@ -156,8 +162,9 @@ def simulate_particles(
         The JSD flow (target, initial density, mesh).
     positions
         Initial particle positions inside the mesh, shape ``(n, dim)`` (``(n,)`` in 1D).
-    t_final, dt, save_times, scheme, max_newton_iterations
-        As in :meth:`JSDFlow.solve`; the particles are saved at the same times.
+    t_final, dt, save_times, save_final, scheme, max_newton_iterations
+        As in :meth:`JSDFlow.solve`; the particles are saved at the same times (with
+        ``t_final`` among them unless ``save_final=False``).
 
     Returns
     -------
@@ -206,7 +213,7 @@ def simulate_particles(
         raise InvalidInputError(msg)
     basis = flow.operator.basis
     # the grid JSDFlow.solve steps on (it validates the arguments again)
-    grid, saved = _time_grid(float(t_final), float(dt), save_times)
+    grid, saved = _time_grid(float(t_final), float(dt), save_times, save_final=save_final)
     stopped = np.zeros(y.shape[0], dtype=bool)
     snapshots = [y.copy()]
     state = {"step": 0, "v": flow.v0, "y": y, "cells": cells}
@@ -227,6 +234,7 @@ def simulate_particles(
         t_final,
         dt,
         save_times=save_times,
+        save_final=save_final,
         scheme=scheme,
         callback=advance,
         max_newton_iterations=max_newton_iterations,

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_flag, as_positive, as_positive_int, with_final_time
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.meanfield.transport import (
     BoxGrid,
@@ -273,7 +273,7 @@ class MeanFieldTrajectory:
     Attributes
     ----------
     times
-        Saved times.
+        Saved times, ending at ``info["t_final"]`` unless solved with ``save_final=False``.
     mu_grid, nu_grid
         Cell centres per free axis of the generator / discriminator parameter spaces.
     mu_names, nu_names
@@ -314,6 +314,11 @@ class MeanFieldTrajectory:
     wall_mass: np.ndarray
     mu_boundary_mass: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
 
 
 class WGANMeanField:
@@ -499,6 +504,7 @@ class WGANMeanField:
         *,
         dt: float | None = None,
         save_times: Any = None,
+        save_final: bool = True,
         cfl: float = 0.8,
         z_eval: Any = None,
         x_eval: Any = None,
@@ -515,7 +521,12 @@ class WGANMeanField:
             velocities at each step.  An explicit dt above a stage's CFL limit raises
             :class:`InvalidInputError` (the explicit scheme would lose positivity).
         save_times
-            Times stored (default: 11 equispaced in [0, t_final]).
+            Times stored, in [0, t_final] (default: 11 equispaced in [0, t_final]).
+            ``t_final`` is always added unless ``save_final=False``.
+        save_final
+            Also save the final state, at ``t_final`` (default).  False stores only the
+            ``save_times`` and stops stepping at the last of them (the old behaviour: the
+            trajectory then ends before ``t_final`` if they do).
         cfl
             Fraction of the CFL step, in (0, 1].
         z_eval, x_eval
@@ -530,14 +541,22 @@ class WGANMeanField:
             raise InvalidInputError(msg)
         if dt is not None:
             dt = as_positive(dt, "dt")
-        times = (
-            np.linspace(0.0, t_final, 11)
-            if save_times is None
-            else np.sort(np.asarray(save_times, dtype=float))
-        )
+        try:
+            times = (
+                np.linspace(0.0, t_final, 11)
+                if save_times is None
+                else np.sort(np.asarray(save_times, dtype=float).ravel())
+            )
+        except (TypeError, ValueError) as exc:
+            msg = f"save_times must be real numbers; got {save_times!r}"
+            raise InvalidInputError(msg) from exc
         if times.size == 0 or times[0] < 0 or times[-1] > t_final or not np.all(np.isfinite(times)):
-            msg = f"save_times must lie in [0, t_final = {t_final:g}]; got {times.tolist()}"
+            msg = (
+                f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
+                f"{times.tolist()}: drop the others or raise t_final"
+            )
             raise InvalidInputError(msg)
+        times = with_final_time(times, t_final, as_flag(save_final, "save_final"))
         z_eval = np.linspace(-3.0, 3.0, 101) if z_eval is None else np.asarray(z_eval, dtype=float)
         x_eval = np.linspace(-3.0, 3.0, 101) if x_eval is None else np.asarray(x_eval, dtype=float)
         mu, nu = self.mu_in.copy(), self.nu_in.copy()
@@ -627,6 +646,8 @@ class WGANMeanField:
             wall_mass=nu_saved[:, walls].sum(axis=1),
             mu_boundary_mass=mu_edge,
             info={
+                "t_final": t_final,
+                "save_final": bool(save_final),
                 "n_steps": steps,
                 "dt_min": smallest,
                 "dt_max": largest,

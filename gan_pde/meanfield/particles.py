@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_flag, as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.meanfield.model import WGANMeanField, sigmoid
 from gan_pde.meanfield.transport import BoxGrid
@@ -42,7 +42,8 @@ class MeanFieldParticles:
     Attributes
     ----------
     times
-        Saved times t = n h / N.
+        Saved times t = n h / N (the last one is the final step's unless simulated with
+        ``save_final=False``).
     theta, omega
         Shapes (n_saved, N, 3): (α, β, γ) and (a, b, c) of every neuron (frozen components
         constant).
@@ -99,6 +100,7 @@ def simulate_particles(
     h: float,
     t_final: float,
     save_times: ArrayLike | None = None,
+    save_final: bool = True,
     batch: int | None = 1,
     seed: int = 0,
     theta0: ArrayLike | None = None,
@@ -116,9 +118,15 @@ def simulate_particles(
     h
         Learning rate; each step advances time by h / N.
     t_final
-        End time (rounded up to whole steps).
+        End time (rounded up to whole steps: the run ends at ``ceil(t_final / (h/N))``
+        steps).
     save_times
-        Times at which positions are stored (default: 0 and t_final), rounded to steps.
+        Times in [0, t_final] at which positions are stored (default: 0 and t_final),
+        rounded to steps; the save time ``t_final`` is the final step.  The final step is
+        always added unless ``save_final=False``.
+    save_final
+        Also store the final state, at the final step (default).  False stores only the
+        ``save_times`` and stops at the last of them (the old behaviour).
     batch
         Samples of z and x per step (1: the paper's SGD); None: deterministic quadrature.
     seed
@@ -149,15 +157,25 @@ def simulate_particles(
         batch = as_positive_int(batch, "batch")
     dt = h / n
     steps = int(np.ceil(t_final / dt - 1e-9))
-    times = (
-        np.array([0.0, t_final])
-        if save_times is None
-        else np.sort(np.asarray(save_times, dtype=float))
-    )
-    if times.size == 0 or times[0] < 0 or times[-1] > t_final:
-        msg = f"save_times must lie in [0, t_final = {t_final:g}]; got {times.tolist()}"
+    try:
+        times = (
+            np.array([0.0, t_final])
+            if save_times is None
+            else np.sort(np.asarray(save_times, dtype=float).ravel())
+        )
+    except (TypeError, ValueError) as exc:
+        msg = f"save_times must be real numbers; got {save_times!r}"
+        raise InvalidInputError(msg) from exc
+    if times.size == 0 or times[0] < 0 or times[-1] > t_final or not np.all(np.isfinite(times)):
+        msg = (
+            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
+            f"{times.tolist()}: drop the others or raise t_final"
+        )
         raise InvalidInputError(msg)
-    save_steps = np.round(times / dt).astype(int)
+    # t_final itself is the last step (t_final is rounded up to whole steps)
+    save_steps = np.where(times == t_final, steps, np.round(times / dt)).astype(int)
+    if as_flag(save_final, "save_final") and save_steps[-1] != steps:
+        save_steps = np.append(save_steps, steps)
     rng = np.random.default_rng(seed)
     gen, dis = model.generator, model.discriminator
     theta = _fill(_initial(theta0, model.mu_in, gen, n, rng, "theta0"), gen)
@@ -200,6 +218,8 @@ def simulate_particles(
             "seed": seed,
             "gamma_c": model.gamma_c,
             "steps": steps,
+            "t_final": steps * dt,
+            "save_final": bool(save_final),
         },
     )
 

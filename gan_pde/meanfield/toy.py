@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_flag, as_positive, as_positive_int, with_final_time
 from gan_pde.errors import InvalidInputError, NotConvergedError
 from gan_pde.meanfield.transport import BoxGrid, as_law, transport_rates
 
@@ -71,10 +71,15 @@ _TANGENTIAL = 1e-12
 
 def _as_times(save_times: Any, t_final: float) -> np.ndarray:
     """Sorted save times, InvalidInputError unless finite and inside [0, t_final]."""
-    times = np.sort(np.atleast_1d(np.asarray(save_times, dtype=float)))
+    try:
+        times = np.sort(np.atleast_1d(np.asarray(save_times, dtype=float)).ravel())
+    except (TypeError, ValueError) as exc:
+        msg = f"save_times must be real numbers; got {save_times!r}"
+        raise InvalidInputError(msg) from exc
     if times.size == 0 or not np.all(np.isfinite(times)) or times[0] < 0 or times[-1] > t_final:
         msg = (
-            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got {times.tolist()}"
+            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
+            f"{times.tolist()}: drop the others or raise t_final"
         )
         raise InvalidInputError(msg)
     return times
@@ -100,6 +105,11 @@ class ProjectedPath:
     marks: list[tuple[float, np.ndarray]]
     t_eval: np.ndarray
     y_eval: np.ndarray
+
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
 
 
 def integrate_projected(
@@ -320,6 +330,11 @@ class ToyPath:
     turning_times: np.ndarray
     turning_g: np.ndarray
     gamma_c: float
+
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
 
     def limit_amplitude(self) -> float:
         """max |g| over the turning points after the last release (the limit cycle)."""
@@ -564,7 +579,8 @@ class ToyMeanFieldFV:
     Attributes
     ----------
     times, g
-        Saved times and generator parameter.
+        Saved times (ending at t_final unless solved with ``save_final=False``) and
+        generator parameter.
     nu
         Cell masses of ν, shape (n_saved, cells).
     wall_mass
@@ -694,6 +710,7 @@ class ToyMeanField:
         cells: int,
         t_final: float,
         save_times: Any = None,
+        save_final: bool = True,
         dt: float | None = None,
         cfl: float = 0.9,
     ) -> ToyMeanFieldFV:
@@ -709,7 +726,11 @@ class ToyMeanField:
         t_final
             End time.
         save_times
-            Times at which ν is stored (default: 0 and t_final).
+            Times at which ν is stored, in [0, t_final] (default: 0 and t_final);
+            ``t_final`` is always added unless ``save_final=False``.
+        save_final
+            Also store the final state, at ``t_final`` (default).  False stores only the
+            ``save_times`` and stops stepping at the last of them (the old behaviour).
         dt
             Fixed step; None picks ``cfl`` times the CFL step.  An explicit dt above the CFL
             limit raises :class:`InvalidInputError`.
@@ -719,6 +740,7 @@ class ToyMeanField:
         grid = BoxGrid(lower=(-1.0,), upper=(1.0,), cells=(as_positive_int(cells, "cells"),))
         t_final = as_positive(t_final, "t_final")
         times = _as_times([0.0, t_final] if save_times is None else save_times, t_final)
+        times = with_final_time(times, t_final, as_flag(save_final, "save_final"))
         cfl = as_positive(cfl, "cfl")
         if cfl > 1.0:
             msg = f"cfl must lie in (0, 1]; got cfl={cfl}"

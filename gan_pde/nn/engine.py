@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_flag
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, torch_versions
 from gan_pde.nn.run import TrainingError, TrainingRun
@@ -68,11 +69,16 @@ class Plan:
     progress: Callable[[int, dict[str, float]], None] | None = None
 
 
-def save_grid(steps: int, save_steps: Sequence[int] | int | None) -> np.ndarray:
-    """Validated snapshot steps: an explicit list, a count (equispaced) or 11 by default."""
+def save_grid(
+    steps: int, save_steps: Sequence[int] | int | None, *, save_final: bool = True
+) -> np.ndarray:
+    """Validated snapshot steps: an explicit list, a count (equispaced, 0 and ``steps``
+    included) or 11 by default; the last step is added to a list unless ``save_final`` is
+    False."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         msg = f"steps must be a positive int; got {steps!r}"
         raise InvalidInputError(msg)
+    save_final = as_flag(save_final, "save_final")
     if save_steps is None or isinstance(save_steps, int):
         count = 11 if save_steps is None else save_steps
         if count < 2:
@@ -84,8 +90,13 @@ def save_grid(steps: int, save_steps: Sequence[int] | int | None) -> np.ndarray:
         msg = f"save_steps must be a non-empty list of ints; got {save_steps!r}"
         raise InvalidInputError(msg)
     if grid.min() < 0 or grid.max() > steps:
-        msg = f"save_steps must lie in [0, steps = {steps}]; got {grid.tolist()}"
+        msg = (
+            f"save_steps must lie in [0, steps = {steps}]; got {grid.tolist()}: drop the "
+            "others or raise steps"
+        )
         raise InvalidInputError(msg)
+    if save_final:
+        grid = np.append(grid, steps)
     return np.unique(grid.astype(int))
 
 

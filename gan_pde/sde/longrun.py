@@ -76,6 +76,11 @@ class LongRun:
     covariance_stderr: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
 
 def long_run(
     sde: GANSDE,

@@ -50,6 +50,11 @@ class Ensemble:
     final_coarse: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
 
 def default_observables(gamma: Any) -> Any:
     """f(γ) = (γ_1, …, γ_d, γ_1², …, γ_d²): means and second moments of each parameter."""
