@@ -1,11 +1,12 @@
 """gan_pde: finite-element solvers for the PDEs behind GAN training.
 
 The top level re-exports the public API lazily (PEP 562), so ``import gan_pde`` is cheap
-and never imports torch::
+and never imports torch or matplotlib; a submodule (``gp.mesh``, ``gp.plotting``, ...) is
+imported on first use::
 
     import gan_pde as gp
-    rho = gp.GaussianMixture(means=[[-2.0], [2.0]], stds=[1.0, 1.0], weights=[0.5, 0.5])
-    spec = gp.weighted_laplacian_spectrum(rho, gp.mesh.interval(-12.0, 12.0, n=400), k=4)
+    rho = gp.GaussianMixture(means=[-2.0, 2.0], stds=[1.0, 1.0], weights=[0.5, 0.5])  # 1D
+    spec = gp.weighted_laplacian_spectrum(rho, gp.mesh.interval((-12.0, 12.0), n=400), k=4)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _SUBMODULES = {
     "sweep",
     "checkpoint",
     "resources",
+    "plotting",
 }
 _ATTRIBUTES = {
     "WGANMeanField": "gan_pde.meanfield",

@@ -6,20 +6,30 @@ Every density evaluates, on points ``x`` of shape ``(n, d)``,
 
     \log\rho(x), \qquad \rho(x) = e^{\log\rho(x)}, \qquad \nabla\log\rho(x),
 
-and draws samples with ``sample(n, rng)``.  Evaluation is done in log space throughout, so
-far in the tails (a Gaussian at :math:`x = 10^3`, a mixture where every component underflows)
-``log_pdf`` and ``grad_log_pdf`` stay finite and exact while ``pdf`` underflows cleanly to 0.
+and draws samples with ``sample(n, rng)``; calling a density, ``rho(x)``, is ``rho.pdf(x)``.
+Evaluation is done in log space throughout, so far in the tails (a Gaussian at
+:math:`x = 10^3`, a mixture where every component underflows) ``log_pdf`` and
+``grad_log_pdf`` stay finite and exact while ``pdf`` underflows cleanly to 0.
 
 The classes are :class:`Gaussian`, :class:`GaussianMixture`, :class:`Uniform`, :class:`KDE`
 (a Gaussian kernel density estimate from samples) and :class:`MeshDensity` (finite-element
 degrees of freedom on a scikit-fem mesh).
+
+One-dimensional densities take plain numbers where a nested list would be redundant:
+``Gaussian(mean=0.0, cov=1.0)`` is ``Gaussian(mean=[0.0], cov=[[1.0]])``,
+``GaussianMixture(means=[-2.0, 2.0], stds=[1.0, 1.0])`` (a flat list of means: one-dimensional
+components) is ``GaussianMixture(means=[[-2.0], [2.0]], stds=[1.0, 1.0])`` and
+``Uniform(lower=-1.0, upper=1.0)`` is ``Uniform(lower=[-1.0], upper=[1.0])``; the short and
+the nested forms build identical densities.  A flat list that the other arguments contradict
+(``GaussianMixture(means=[0.0, 1.0], covs=[np.eye(2)])``: two 1-D components or one 2-D
+one?) is refused with both readings spelt out.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from numbers import Integral, Real
+from numbers import Integral
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +39,7 @@ from scipy.special import logsumexp
 from skfem.refdom import RefHex, RefLine, RefQuad, RefTet, RefTri
 
 from gan_pde._arrays import as_points
+from gan_pde._repr import short_repr
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NumericalBreakdownError
 from gan_pde.fem.function import locate
 
@@ -61,16 +72,21 @@ _BOX_REFDOMS = (RefQuad, RefHex)
 # --------------------------------------------------------------------------------------------
 
 
+def _float_array(value: ArrayLike, name: str) -> np.ndarray:
+    """Convert an argument to a float array of any shape."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} must be a real array; got {value!r}: {exc}"
+        raise InvalidInputError(msg) from exc
+
+
 def _as_array(value: ArrayLike, name: str, shape: tuple[int | str, ...]) -> np.ndarray:
     """Convert an argument to a float array of the given shape.
 
     ``shape`` holds fixed lengths (ints) and free lengths (their names, e.g. ``"d"``).
     """
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be a real array; got {value!r}: {exc}"
-        raise InvalidInputError(msg) from exc
+    arr = _float_array(value, name)
     ok = arr.ndim == len(shape) and all(
         isinstance(want, str) or got == want for got, want in zip(arr.shape, shape, strict=True)
     )
@@ -93,6 +109,28 @@ def _as_parameter(value: ArrayLike, name: str, shape: tuple[int | str, ...]) -> 
         )
         raise InvalidDensityError(msg)
     return arr
+
+
+def _as_vector(value: ArrayLike, name: str) -> np.ndarray:
+    """A ``(d,)`` parameter as a float array; a scalar is a one-dimensional one, ``(1,)``."""
+    arr = _float_array(value, name)
+    return arr.reshape(1) if arr.ndim == 0 else arr
+
+
+def _isotropic(variance: np.ndarray, d: int) -> np.ndarray:
+    r"""The covariance :math:`s^2 I_d` of a scalar variance ``variance``, shape ``(d, d)``."""
+    return np.diag(np.full(d, float(variance)))
+
+
+#: A density's repr lists its exact parameters up to this many characters (solvers record it
+#: in their results' ``info`` to say which density they solved for); longer ones (dozens of
+#: mixture components, high dimension) are summarised in at most ``gan_pde._repr.LIMIT``.
+_EXACT_REPR = 1000
+
+
+def _short(text: str, density: Density, items: list[tuple[str, object]]) -> str:
+    """``text`` if it is not too long, else a summary of ``items`` (:mod:`gan_pde._repr`)."""
+    return text if len(text) <= _EXACT_REPR else short_repr(density, items)
 
 
 def _cholesky(cov: np.ndarray, name: str) -> np.ndarray:
@@ -203,7 +241,9 @@ class Density(abc.ABC):
     Points are arrays of shape ``(n, d)``; for ``d == 1`` an array of shape ``(n,)`` is read
     as ``(n, 1)``.  For ``d > 1`` a single point must be passed as ``x[None, :]``: a 1-D
     array is rejected rather than guessed.  Non-finite coordinates raise
-    :class:`~gan_pde.errors.InvalidInputError`.
+    :class:`~gan_pde.errors.InvalidInputError`.  Calling a density evaluates it: ``rho(x)``
+    is ``rho.pdf(x)``, shape ``(n,)``, as calling an eigenfunction
+    (:class:`~gan_pde.fem.FEMFunction`) is.
 
     Examples
     --------
@@ -212,9 +252,15 @@ class Density(abc.ABC):
     2
     >>> rho.pdf([[0.0, 0.0]]).round(6)
     array([0.159155])
+    >>> rho([[0.0, 0.0]]).round(6)
+    array([0.159155])
     """
 
     dim: int
+
+    def __call__(self, x: ArrayLike) -> np.ndarray:
+        r"""The density :math:`\rho(x)` at points ``x`` of shape ``(n, d)``: :meth:`pdf`."""
+        return self.pdf(x)
 
     @abc.abstractmethod
     def log_pdf(self, x: ArrayLike) -> np.ndarray:
@@ -256,10 +302,11 @@ class Gaussian(Density):
     Parameters
     ----------
     mean
-        Mean :math:`m`, shape ``(d,)``.
+        Mean :math:`m`, shape ``(d,)``; a number is a one-dimensional mean (``d = 1``).
     cov
         Covariance :math:`\Sigma`, shape ``(d, d)``, symmetric (to 1e-12 relative to its
-        largest entry) and positive definite.  For ``d = 1`` write ``cov=[[s2]]``.
+        largest entry) and positive definite.  A number :math:`s^2` is the covariance
+        :math:`s^2 I` (so in 1D ``cov=1.0``, ``cov=[1.0]`` and ``cov=[[1.0]]`` agree).
 
     Raises
     ------
@@ -270,7 +317,7 @@ class Gaussian(Density):
 
     Examples
     --------
-    >>> rho = Gaussian(mean=[0.0], cov=[[1.0]])
+    >>> rho = Gaussian(mean=0.0, cov=1.0)  # the same as mean=[0.0], cov=[[1.0]]
     >>> float(rho.log_pdf([[0.0]])[0])  # -log(2 pi) / 2
     -0.9189385332046727
     >>> rho.grad_log_pdf([[2.0]])
@@ -280,12 +327,23 @@ class Gaussian(Density):
     """
 
     def __init__(self, mean: ArrayLike, cov: ArrayLike) -> None:
-        m = _as_parameter(mean, "mean", ("d",))
+        m = _as_parameter(_as_vector(mean, "mean"), "mean", ("d",))
         if m.size == 0:
             msg = "mean must have at least one entry; got shape (0,)"
             raise InvalidInputError(msg)
         d = m.shape[0]
-        c = _as_parameter(cov, "cov", (d, d))
+        c = _float_array(cov, "cov")
+        if c.ndim == 0:
+            c = _isotropic(c, d)
+        elif c.shape == (1,) and d == 1:
+            c = c.reshape(1, 1)
+        elif c.ndim == 1 and d > 1:
+            msg = (
+                f"cov must have shape ({d}, {d}) for a {d}-D mean; got shape {c.shape} (for a "
+                f"diagonal covariance pass np.diag({c.tolist()}); a number s2 means s2 * I)"
+            )
+            raise InvalidInputError(msg)
+        c = _as_parameter(c, "cov", (d, d))
         self.dim = d
         self._mean = _readonly(m)
         self._cov = _readonly(c)
@@ -314,7 +372,8 @@ class Gaussian(Density):
         return self._mean + gen.standard_normal((count, self.dim)) @ self._chol.T
 
     def __repr__(self) -> str:
-        return f"Gaussian(mean={self._mean.tolist()}, cov={self._cov.tolist()})"
+        text = f"Gaussian(mean={self._mean.tolist()}, cov={self._cov.tolist()})"
+        return _short(text, self, [("dim", self.dim), ("mean", self._mean), ("cov", self._cov)])
 
 
 def _log_sum_rows(terms: np.ndarray) -> np.ndarray:
@@ -331,6 +390,42 @@ def _log_sum_rows(terms: np.ndarray) -> np.ndarray:
         total += np.exp(row - shift)
     with np.errstate(divide="ignore"):
         return np.where(np.isfinite(top), shift + np.log(total), top)
+
+
+def _check_flat_means(means: np.ndarray, *, stds: object, covs: object, weights: object) -> None:
+    """Refuse flat ``means`` when the other arguments contradict K one-dimensional components.
+
+    A flat list of K > 1 numbers is read as K components in 1D; it could also be meant as one
+    component in K dimensions.  If ``stds``, ``covs`` or ``weights`` do not fit the first
+    reading, the input is ambiguous and the error shows both nested spellings.
+    """
+    k = means.shape[0]
+    fits = {
+        "stds": ((), (k,), (k, 1)),
+        "covs": ((), (k,), (k, 1, 1)),
+        "weights": ((k,),),
+    }
+    given = {"stds": stds, "covs": covs, "weights": weights}
+    wrong = []
+    for name, value in given.items():
+        if value is None:
+            continue
+        try:
+            shape = np.shape(value)
+        except ValueError:
+            continue
+        if shape not in fits[name]:
+            wrong.append(f"{name} of shape {shape}")
+    if k < 2 or not wrong:
+        return
+    values = means.tolist()
+    msg = (
+        f"means={values} is ambiguous: a flat list reads as {k} one-dimensional components "
+        f"(means={[[v] for v in values]}), but {' and '.join(wrong)} does not fit that "
+        f"reading; for one {k}-dimensional component write means={[values]}, for {k} "
+        "one-dimensional components give stds/covs/weights one entry per component"
+    )
+    raise InvalidInputError(msg)
 
 
 class GaussianMixture(Density):
@@ -350,14 +445,19 @@ class GaussianMixture(Density):
     Parameters
     ----------
     means
-        Component means :math:`m_k`, shape ``(K, d)`` (a list of lists).
+        Component means :math:`m_k`, shape ``(K, d)`` (a list of lists).  A flat list of K
+        numbers is K one-dimensional components (``[-2.0, 2.0]`` is ``[[-2.0], [2.0]]``), a
+        number one such component; when ``stds``, ``covs`` or ``weights`` do not fit that
+        reading, the flat list is refused as ambiguous (write one list per component).
     stds
         Standard deviations: shape ``(K,)`` for isotropic components
         (:math:`\Sigma_k = s_k^2 I`) or ``(K, d)`` for diagonal ones
-        (:math:`\Sigma_k = \operatorname{diag}(s_{k}^2)`); positive.
+        (:math:`\Sigma_k = \operatorname{diag}(s_{k}^2)`); positive.  A number is the same
+        standard deviation for every component.
     covs
-        Full covariances, shape ``(K, d, d)``, each symmetric positive definite.
-        Exactly one of ``stds`` and ``covs`` must be given.
+        Full covariances, shape ``(K, d, d)``, each symmetric positive definite; in 1D also
+        the K variances, shape ``(K,)``; a number :math:`s^2` is :math:`s^2 I` for every
+        component.  Exactly one of ``stds`` and ``covs`` must be given.
     weights
         Mixture weights, shape ``(K,)``, non-negative, summing to 1 within
         :math:`10^{-12}K` (they are not renormalised); zero weights are allowed.
@@ -373,8 +473,8 @@ class GaussianMixture(Density):
 
     Examples
     --------
-    >>> rho = GaussianMixture(means=[[-2.0], [2.0]], stds=[1.0, 1.0], weights=[0.5, 0.5])
-    >>> rho.n_components, rho.dim
+    >>> rho = GaussianMixture(means=[-2.0, 2.0], stds=[1.0, 1.0], weights=[0.5, 0.5])
+    >>> rho.n_components, rho.dim  # the same as means=[[-2.0], [2.0]]
     (2, 1)
     >>> rho.grad_log_pdf([[0.0], [1000.0]])  # symmetric at 0; nearest component far away
     array([[   0.],
@@ -389,7 +489,13 @@ class GaussianMixture(Density):
         covs: ArrayLike | None = None,
         weights: ArrayLike | None = None,
     ) -> None:
-        m = _as_parameter(means, "means", ("K", "d"))
+        m = _float_array(means, "means")
+        if m.ndim == 0:
+            m = m.reshape(1, 1)
+        elif m.ndim == 1:
+            _check_flat_means(m, stds=stds, covs=covs, weights=weights)
+            m = m[:, None]
+        m = _as_parameter(m, "means", ("K", "d"))
         n_comp, d = m.shape
         if n_comp == 0 or d == 0:
             msg = f"means must have shape (K, d) with K >= 1 and d >= 1; got shape {m.shape}"
@@ -401,7 +507,12 @@ class GaussianMixture(Density):
         if stds is not None:
             chols, c = self._from_stds(stds, n_comp, d)
         else:
-            c = _as_parameter(covs, "covs", (n_comp, d, d))
+            c = _float_array(covs, "covs")
+            if c.ndim == 0:
+                c = np.broadcast_to(_isotropic(c, d), (n_comp, d, d))
+            elif c.shape == (n_comp,) and d == 1:
+                c = c[:, None, None]
+            c = _as_parameter(c, "covs", (n_comp, d, d))
             chols = np.stack([_cholesky(c[k], f"covs[{k}]") for k in range(n_comp)])
         w = self._check_weights(weights, n_comp)
         self.dim = d
@@ -415,7 +526,10 @@ class GaussianMixture(Density):
 
     @staticmethod
     def _from_stds(stds: ArrayLike, n_comp: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-        s = _as_parameter(stds, "stds", (n_comp,) if np.ndim(stds) == 1 else (n_comp, d))
+        s = _float_array(stds, "stds")
+        if s.ndim == 0:
+            s = np.full(n_comp, float(s))
+        s = _as_parameter(s, "stds", (n_comp,) if s.ndim == 1 else (n_comp, d))
         if not (s > 0).all():
             msg = f"stds must be positive; got {s.tolist()}"
             raise InvalidDensityError(msg)
@@ -497,10 +611,12 @@ class GaussianMixture(Density):
         return out
 
     def __repr__(self) -> str:
-        return (
+        text = (
             f"GaussianMixture(means={self._means.tolist()}, covs={self._covs.tolist()}, "
             f"weights={self._weights.tolist()})"
         )
+        items = [("K", self.n_components), ("dim", self.dim), ("means", self._means)]
+        return _short(text, self, [*items, ("covs", self._covs), ("weights", self._weights)])
 
 
 class KDE(Density):
@@ -530,6 +646,8 @@ class KDE(Density):
         Data, shape ``(n, d)`` with ``n >= 2`` (shape ``(n,)`` is read as ``(n, 1)``).
     bandwidth
         ``"scott"`` (default), ``"silverman"``, a positive float or a ``(d, d)`` SPD array.
+        In 1D, ``bandwidth=[0.5]`` is refused as ambiguous: write ``0.5`` for the kernel width
+        :math:`h` or ``[[0.25]]`` for :math:`H`.
 
     Raises
     ------
@@ -589,13 +707,21 @@ class KDE(Density):
                 )
                 raise InvalidDensityError(msg) from None
             return factors[bandwidth] ** 2 * cov
-        if isinstance(bandwidth, Real) and not isinstance(bandwidth, bool):
-            h = float(bandwidth)
+        if np.ndim(bandwidth) == 0 and not isinstance(bandwidth, bool):
+            h = float(_float_array(bandwidth, "bandwidth"))
             if not (math.isfinite(h) and h > 0):
                 msg = f"bandwidth must be a positive finite float; got {bandwidth!r}"
                 raise InvalidDensityError(msg)
             return h * h * np.eye(d)
-        return _as_parameter(bandwidth, "bandwidth", (d, d))
+        h_mat = _float_array(bandwidth, "bandwidth")
+        if h_mat.shape == (1,) and d == 1:
+            h = float(h_mat[0])
+            msg = (
+                f"bandwidth={h_mat.tolist()} is ambiguous for 1-D samples: write bandwidth={h!r} "
+                f"for a kernel width h (H = h**2 = {h * h:.6g}) or bandwidth=[[{h!r}]] for H itself"
+            )
+            raise InvalidInputError(msg)
+        return _as_parameter(h_mat, "bandwidth", (d, d))
 
     @property
     def samples(self) -> np.ndarray:
@@ -641,7 +767,9 @@ class KDE(Density):
         return self._samples[idx] + gen.standard_normal((count, self.dim)) @ self._chol.T
 
     def __repr__(self) -> str:
-        return f"KDE(n_samples={self._samples.shape[0]}, dim={self.dim}, H={self._h.tolist()})"
+        text = f"KDE(n_samples={self._samples.shape[0]}, dim={self.dim}, H={self._h.tolist()})"
+        items = [("n_samples", self._samples.shape[0]), ("dim", self.dim), ("H", self._h)]
+        return _short(text, self, items)
 
 
 # --------------------------------------------------------------------------------------------
@@ -664,7 +792,9 @@ class Uniform(Density):
     Parameters
     ----------
     lower, upper
-        Box corners :math:`a, b`, shape ``(d,)``, with :math:`a_i < b_i`.
+        Box corners :math:`a, b`, shape ``(d,)``, with :math:`a_i < b_i`.  Numbers are the
+        end points of an interval (``d = 1``); a number beside a ``(d,)`` corner is the same
+        bound in every coordinate.
 
     Raises
     ------
@@ -678,14 +808,21 @@ class Uniform(Density):
     >>> rho = Uniform(lower=[0.0, 0.0], upper=[2.0, 0.5])
     >>> rho.pdf([[1.0, 0.25], [3.0, 0.0]])
     array([1., 0.])
+    >>> Uniform(lower=-1.0, upper=1.0)
+    Uniform(lower=[-1.0], upper=[1.0])
     """
 
     def __init__(self, lower: ArrayLike, upper: ArrayLike) -> None:
-        lo = _as_parameter(lower, "lower", ("d",))
+        lo, hi = _float_array(lower, "lower"), _float_array(upper, "upper")
+        if lo.ndim == 0 and hi.ndim == 1:
+            lo = np.full(hi.shape, float(lo))
+        elif hi.ndim == 0 and lo.ndim == 1:
+            hi = np.full(lo.shape, float(hi))
+        lo = _as_parameter(_as_vector(lo, "lower"), "lower", ("d",))
         if lo.size == 0:
             msg = "lower must have at least one entry; got shape (0,)"
             raise InvalidInputError(msg)
-        hi = _as_parameter(upper, "upper", lo.shape)
+        hi = _as_parameter(_as_vector(hi, "upper"), "upper", lo.shape)
         bad = np.flatnonzero(lo >= hi)
         if bad.size:
             i = int(bad[0])
@@ -727,7 +864,8 @@ class Uniform(Density):
         return gen.uniform(self._lower, self._upper, size=(count, self.dim))
 
     def __repr__(self) -> str:
-        return f"Uniform(lower={self._lower.tolist()}, upper={self._upper.tolist()})"
+        text = f"Uniform(lower={self._lower.tolist()}, upper={self._upper.tolist()})"
+        return _short(text, self, [("lower", self._lower), ("upper", self._upper)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,6 +932,8 @@ class MeshDensity(Density):
     >>> round(rho.mass, 12)
     1.0
     >>> rho.pdf([[0.0], [9.0]]).round(6)  # the second point is outside the mesh
+    array([0.398942, 0.      ])
+    >>> rho([0.0, 9.0]).round(6)  # calling it is rho.pdf; in 1D points may be flat
     array([0.398942, 0.      ])
     """
 

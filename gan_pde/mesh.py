@@ -4,7 +4,10 @@ The meshes of gan_pde *are* scikit-fem meshes (``skfem.MeshLine1``, ``MeshTri1``
 ``MeshQuad1``, ``MeshTet1``, ``MeshHex1``), so every mesh returned here plugs straight into
 ``skfem.Basis``.  This module adds
 
-- builders of tensor-product meshes: :func:`interval`, :func:`rectangle`, :func:`box`;
+- builders of tensor-product meshes: :func:`interval`, :func:`rectangle`, :func:`box`, which
+  all take one ``(lo, hi)`` pair per axis and then ``n``, the cells per axis
+  (``interval((-1.0, 1.0), n=10)``, ``rectangle((-1.0, 1.0), (0.0, 2.0), n=(10, 20))``;
+  ``interval(-1.0, 1.0, n=10)`` is accepted too);
 - file input/output through meshio: :func:`load` (gmsh ``.msh`` v2/v4, ``.xdmf``, ``.vtu``
   and every other format meshio reads) and :func:`save`;
 - the meshes shipped with the package: :func:`bundled`, :func:`available_bundled`;
@@ -117,15 +120,33 @@ def _require_mesh_memory(
     require_memory(_MESH_BUILD_FACTOR * stored, f"{what} with n={list(counts)}")
 
 
-def interval(a: float, b: float, n: int) -> skfem.MeshLine1:
+def interval(
+    a: float | tuple[float, float],
+    b: float | int | None = None,
+    n: int | tuple[int] | None = None,
+) -> skfem.MeshLine1:
     """Uniform mesh of the interval :math:`[a, b]` with ``n`` cells.
+
+    The builders share one convention: one ``(lo, hi)`` pair per axis, then ``n``, the cells
+    per axis (an int, or a tuple with one count per axis)::
+
+        interval((a, b), n=...)
+        rectangle((a, b), (c, d), n=...)
+        box((a, b), (c, d), (e, f), n=...)
+
+    ``interval(a, b, n=...)``, with the end points as two numbers, builds the same mesh and
+    stays supported.
 
     Parameters
     ----------
-    a, b : float
-        Finite end points, ``a < b``.
-    n : int
-        Number of cells (``n + 1`` equispaced nodes), ``n >= 1``.
+    a : (float, float) or float
+        The range ``(a, b)`` as one pair, or the left end point ``a``.
+    b : float, optional
+        The right end point, when ``a`` is a number.  With a pair, a second positional
+        argument is ``n``: ``interval((a, b), n)``.
+    n : int or (int,)
+        Number of cells (``n + 1`` equispaced nodes), ``n >= 1``.  End points are finite
+        with ``a < b``.
 
     Returns
     -------
@@ -135,19 +156,38 @@ def interval(a: float, b: float, n: int) -> skfem.MeshLine1:
     Raises
     ------
     InvalidInputError
-        If ``a``, ``b`` are not finite with ``a < b`` or ``n`` is not an integer ``>= 1``.
+        If ``a``, ``b`` are not finite with ``a < b``, ``n`` is not an integer ``>= 1``, or
+        ``n`` is missing.
 
     Examples
     --------
     >>> from gan_pde import mesh
-    >>> m = mesh.interval(-12.0, 12.0, n=2000)
+    >>> m = mesh.interval((-12.0, 12.0), n=2000)
     >>> m.t.shape[1], m.p.shape[1]
     (2000, 2001)
+    >>> bool((mesh.interval(-12.0, 12.0, n=2000).p == m.p).all())
+    True
     """
+    if _is_pair(a) and not isinstance(a, str | bytes):
+        if b is not None and n is not None:
+            msg = (
+                f"interval((a, b), n) takes the end points as one pair; got the pair {a!r} "
+                f"and also b={b!r}, n={n!r}"
+            )
+            raise InvalidInputError(msg)
+        a, b, n = a[0], a[1], (b if n is None else n)  # type: ignore[index]
+    elif b is None:
+        msg = f"interval needs the end points as a pair (a, b) or as two numbers; got a={a!r}"
+        raise InvalidInputError(msg)
+    if n is None:
+        msg = "interval needs n, the number of cells: interval((a, b), n=...)"
+        raise InvalidInputError(msg)
     lo, hi = _as_real("a", a), _as_real("b", b)
     if not lo < hi:
         msg = f"interval needs a < b, got a={a!r}, b={b!r}"
         raise InvalidInputError(msg)
+    if isinstance(n, tuple | list) and len(n) == 1:
+        n = n[0]
     cells = _as_count("n", n)
     _require_mesh_memory([cells], cells_per_box=1, vertices_per_cell=2, what="interval")
     result = skfem.MeshLine1.init_tensor(np.linspace(lo, hi, cells + 1))
@@ -163,6 +203,9 @@ def rectangle(
     cell: str = "tri",
 ) -> skfem.MeshTri1 | skfem.MeshQuad1:
     r"""Uniform mesh of the rectangle :math:`[a, b] \times [c, d]`.
+
+    One ``(lo, hi)`` pair per axis, then the cells per axis, as :func:`interval` and
+    :func:`box` take them.
 
     Parameters
     ----------
@@ -215,6 +258,9 @@ def box(
     cell: str = "tet",
 ) -> skfem.MeshTet1 | skfem.MeshHex1:
     r"""Uniform mesh of the box :math:`[a, b] \times [c, d] \times [e, f]`.
+
+    One ``(lo, hi)`` pair per axis, then the cells per axis, as :func:`interval` and
+    :func:`rectangle` take them.
 
     Parameters
     ----------

@@ -702,9 +702,10 @@ def test_gaussian_rejects_shape_mismatch() -> None:
         Gaussian(mean=[0.0, 0.0], cov=[[1.0]])
 
 
-def test_gaussian_rejects_scalar_covariance() -> None:
-    with pytest.raises(InvalidInputError, match=r"cov must have shape \(1, 1\); got shape \(\)"):
-        Gaussian(mean=[0.0], cov=1.0)
+def test_gaussian_rejects_a_flat_covariance_in_2d() -> None:
+    # A scalar cov is s2 * I (issue 21); a flat (d,) cov for d > 1 is still refused.
+    with pytest.raises(InvalidInputError, match=r"cov must have shape \(2, 2\).*np\.diag"):
+        Gaussian(mean=[0.0, 0.0], cov=[1.0, 2.0])
 
 
 def test_gaussian_rejects_nan_parameters() -> None:

@@ -10,6 +10,7 @@ import skfem
 from scipy.spatial import cKDTree
 
 from gan_pde._arrays import as_points
+from gan_pde._repr import short_repr
 
 __all__ = ["FEMFunction", "evaluation_matrix", "locate"]
 
@@ -90,8 +91,20 @@ def evaluation_matrix(basis: skfem.CellBasis, points: np.ndarray) -> sp.csr_matr
 class FEMFunction:
     """A finite-element function: a basis and its coefficient vector.
 
-    Calling it evaluates the function at points of shape ``(n, dim)``; points outside the
-    mesh give 0.  ``at_nodes`` gives the values at the mesh vertices (for plotting/saving).
+    Calling it evaluates the function at points of shape ``(n, dim)`` (in 1D also ``(n,)``)
+    and returns shape ``(n,)``, like calling a :class:`~gan_pde.densities.Density`; points
+    outside the mesh give 0.  ``at_nodes`` gives the values at the mesh vertices (for
+    plotting/saving).  Its repr names the mesh, element and size instead of printing them.
+
+    Examples
+    --------
+    >>> import gan_pde as gp
+    >>> basis = skfem.Basis(gp.mesh.interval((0.0, 1.0), n=8), skfem.ElementLineP1())
+    >>> f = FEMFunction(basis, basis.doflocs[0] ** 2)
+    >>> f([0.5, 0.25])
+    array([0.25  , 0.0625])
+    >>> f
+    FEMFunction(basis=Basis(MeshLine1(8 cells), ElementLineP1, N=9), dofs=<9 values in [0, 1]>)
     """
 
     basis: skfem.CellBasis
@@ -99,6 +112,9 @@ class FEMFunction:
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         return evaluation_matrix(self.basis, points) @ self.dofs
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     @property
     def at_nodes(self) -> np.ndarray:
