@@ -385,8 +385,15 @@ class DomainConfig:
             )
         if self.kind == "file" and not self.path:
             raise ConfigError(f"{key('path')}: missing; kind = 'file' needs the mesh file path")
-        if self.kind == "bundled" and not self.name:
-            raise ConfigError(f"{key('name')}: missing; kind = 'bundled' needs a mesh name")
+        if self.kind == "bundled":
+            from gan_pde.mesh import available_bundled
+
+            names = ", ".join(repr(n) for n in available_bundled())
+            if not self.name:
+                msg = f"{key('name')}: missing; kind = 'bundled' needs a mesh name: one of {names}"
+                raise ConfigError(msg)
+            if self.name not in available_bundled():
+                raise bad_value(key("name"), self.name, f"no bundled mesh so named; use {names}")
         dim = _DOMAIN_DIMS.get(self.kind)
         if dim is None:
             return

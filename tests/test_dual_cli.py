@@ -36,11 +36,11 @@ def test_small_config_writes_summary_and_figures(tmp_path, capsys):
     assert main(["dual", str(config), "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.out.count("\n") == 1 and "Lemma 1 slope" in captured.out
-    names = {"summary.json", "oscillation.png", "convergence.png", "collapse.png"}
+    names = {"results.json", "oscillation.png", "convergence.png", "collapse.png"}
     assert names == {p.name for p in out.iterdir()}
-    for name in names - {"summary.json"}:
+    for name in names - {"results.json"}:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "results.json").read_text())
     osc = summary["oscillation"]
     assert osc["measured_rate"]["simultaneous"][0] == pytest.approx(
         osc["predicted_rate"]["simultaneous"][0], rel=1e-8

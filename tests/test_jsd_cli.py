@@ -26,7 +26,7 @@ def test_default_config_writes_everything(tmp_path, capsys):
     code, captured = run(None, tmp_path, capsys)
     assert code == 0
     names = {"trajectory.npz", "trajectory.xdmf", "trajectory.h5", "densities.png"}
-    assert names | {"divergences.png"} == {p.name for p in tmp_path.iterdir()}
+    assert names | {"divergences.png", "results.json"} == {p.name for p in tmp_path.iterdir()}
     assert captured.out.count("\n") == 1 and "JSD" in captured.out
     assert captured.err == ""  # --quiet: no progress bar
     traj = load_trajectory(tmp_path / "trajectory.npz")

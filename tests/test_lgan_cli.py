@@ -58,10 +58,14 @@ def test_gaussian_json(tmp_path, capsys):
 
 def test_euler_instability_reported(tmp_path, capsys):
     path = _write(tmp_path, alpha=0.0, scheme="euler", tau=0.5)
-    assert lgan.run(argparse.Namespace(config=path, json=True, plot=None)) == 0
-    out = json.loads(capsys.readouterr().out)
+    # an unstable step is a failed run: exit 1, one line naming the stable step bound
+    assert lgan.run(argparse.Namespace(config=path, json=True, plot=None)) == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert not out["stability"]["stable"]  # WGAN: |1 + iτ√ξ| > 1
     assert out["stability"]["max_stable_step"] == 0.0
+    assert "[integrator] tau = 0.5 is unstable" in captured.err
+    assert "no step is stable for euler" in captured.err and "crank-nicolson" in captured.err
 
 
 def test_default_text_and_plot(tmp_path, capsys):

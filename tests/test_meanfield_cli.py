@@ -52,7 +52,7 @@ def run(config, out, capsys):
 def test_bundled_config_runs(tmp_path, capsys):
     code, captured = run(None, tmp_path, capsys)
     assert code == 0
-    assert {"meanfield.npz", "laws.png", "phase.png", "energy.png"} == {
+    assert {"results.json", "meanfield.npz", "laws.png", "phase.png", "energy.png"} == {
         p.name for p in tmp_path.iterdir()
     }
     assert captured.out.count("\n") == 1 and "0.9624" in captured.out

@@ -52,11 +52,11 @@ def test_train_writes_run_summary_and_figures(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.count("\n") == 1 and "steps/s" in captured.out
     assert captured.err == ""
-    names = {"run.npz", "summary.json", "losses.png", "densities.png", "distance.png"}
+    names = {"run.npz", "results.json", "losses.png", "densities.png", "distance.png"}
     assert names == {p.name for p in out.iterdir()}
     run = TrainingRun.load(out / "run.npz")
     assert run.algorithm == "particles" and run.samples.shape == (11, 200, 1)
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "results.json").read_text())
     # the particles start as a sample of the PDE's initial law: W1 is the sampling error
     assert summary["w1_to_pde"][0] < 0.2
     assert np.allclose(summary["times"], run.times)
@@ -132,7 +132,7 @@ saves = 3
     assert compare.run(argparse.Namespace(config=path, out=str(out), device="cpu", quiet=True)) == 0
     printed = capsys.readouterr().out
     assert "JSD" in printed and "LSGAN" in printed and "WGAN" in printed
-    report = json.loads((out / "compare.json").read_text())
+    report = json.loads((out / "results.json").read_text())
     assert report["jsd"]["gradient_identity"] < 1e-13
     assert report["jsd"]["gan_minus_particles"] < 1e-12
     assert len(report["lsgan"][0]["measured_rates"]) == 5

@@ -1,7 +1,7 @@
 """``gan-pde compare``: network training beside the PDE limits (needs torch).
 
 Runs the experiments of :mod:`gan_pde.compare.experiments` that the config lists and
-writes ``compare.json`` (all measured numbers) and figures: ``jsd_distance.png`` (W₁ of
+writes ``results.json`` (all measured numbers) and figures: ``jsd_distance.png`` (W₁ of
 each run to the JSD flow over time), ``jsd_densities.png`` (samples over u(t)),
 ``jsd_study.png`` (W₁ vs particle count, discriminator steps, ε), ``lsgan_decay.png``
 (‖D(t)‖² per setting), ``lsgan_rates.png`` (measured vs predicted η) and ``wgan.png`` (W₂
@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gan_pde.config import option, parse_config, read_config_text
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    add_size_options,
+    apply_sizes,
+    check_device,
+    describe_sizes,
+    output_folder,
+    print_json,
+    size_level,
+    with_defaults,
+    write_results,
+)
+from gan_pde.config import bad_value, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
 NAME = "compare"
-HELP = "networks vs PDE limits (JSD flow, lGAN rates): figures and compare.json"
+HELP = "networks vs PDE limits (JSD flow, lGAN rates, WGAN mean field): figures, results.json"
 
 EXPERIMENTS = ("jsd", "lsgan", "wgan")
 
@@ -42,17 +53,28 @@ class JSDExperimentConfig:
     """``[jsd]``: options of :func:`gan_pde.compare.experiments.jsd_comparison`."""
 
     epsilon: float = option("float", 0.1)
-    steps: int = option("int", 30)
-    n_particles: int = option("int", 500)
-    discriminator_steps: int = option("int", 5)
+    steps: int = option("int", 20)
+    n_particles: int = option("int", 400)
+    discriminator_steps: int = option("int", 3)
     lr_discriminator: float = option("float", 0.01)
-    batch_size: int = option("int", 256)
-    n_data: int = option("int", 10000)
-    hidden: list = option("list[int]", factory=lambda: [32, 32])
-    generator_steps: int = option("int", 5)
-    particle_counts: list = option("list[int]", factory=lambda: [125, 500, 2000])
-    discriminator_step_counts: list = option("list[int]", factory=lambda: [1, 5, 20])
-    epsilons: list = option("list[float]", factory=lambda: [0.2, 0.1, 0.05])
+    batch_size: int = option("int", 128)
+    n_data: int = option("int", 5000)
+    hidden: list = option("list[int]", factory=lambda: [16, 16])
+    generator_steps: int = option("int", 3)
+    particle_counts: list = option("list[int]", factory=lambda: [100, 400])
+    discriminator_step_counts: list = option("list[int]", factory=lambda: [1, 3])
+    epsilons: list = option("list[float]", factory=lambda: [0.2, 0.1])
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for counts < 1 and rates <= 0."""
+        _at_least_one(key, self, "steps", "n_particles", "discriminator_steps", "batch_size")
+        _at_least_one(key, self, "n_data", "generator_steps")
+        _positive(key, self, "epsilon", "lr_discriminator")
+        for name in ("hidden", "particle_counts", "discriminator_step_counts"):
+            if not getattr(self, name) or min(getattr(self, name)) < 1:
+                raise bad_value(key(name), getattr(self, name), "needs entries >= 1")
+        if not self.epsilons or min(self.epsilons) <= 0:
+            raise bad_value(key("epsilons"), self.epsilons, "needs entries > 0")
 
 
 @dataclass(frozen=True)
@@ -66,17 +88,83 @@ class LSGANExperimentConfig:
     tau: float = option("float", 0.02)
     t_final: float = option("float", 30.0)
 
+    def validate(self, key) -> None:
+        """ConfigError naming the key for counts < 1, steps or times <= 0."""
+        _at_least_one(key, self, "n_data", "features")
+        _positive(key, self, "tau", "t_final")
+        if not self.separations or min(self.separations) <= 0:
+            raise bad_value(key("separations"), self.separations, "needs entries > 0")
+
 
 @dataclass(frozen=True)
 class WGANExperimentConfig:
     """``[wgan]``: options of :func:`gan_pde.compare.experiments.wgan_comparison`
     (the default mean-field model)."""
 
-    widths: list = option("list[int]", factory=lambda: [50, 200, 800])
+    widths: list = option("list[int]", factory=lambda: [50, 200])
     h: float = option("float", 1.0)
-    t_final: float = option("float", 8.0)
+    t_final: float = option("float", 4.0)
     saves: int = option("int", 5)
     batch_size: int = option("int", 1)
+
+    def validate(self, key) -> None:
+        """ConfigError naming the key for widths < 2, saves < 2, h or t_final <= 0."""
+        _at_least_one(key, self, "batch_size")
+        _positive(key, self, "h", "t_final")
+        if self.saves < 2:
+            raise bad_value(key("saves"), self.saves, "must be >= 2 (t = 0 and t_final)")
+        if not self.widths or min(self.widths) < 2:
+            raise bad_value(key("widths"), self.widths, "needs widths >= 2 (neurons)")
+
+
+def _at_least_one(key, table, *names: str) -> None:
+    for name in names:
+        if getattr(table, name) < 1:
+            raise bad_value(key(name), getattr(table, name), "must be >= 1")
+
+
+def _positive(key, table, *names: str) -> None:
+    for name in names:
+        if not getattr(table, name) > 0:
+            raise bad_value(key(name), getattr(table, name), "must be > 0")
+
+
+#: What ``--quick`` and ``--full`` set (over the config's values); ``--full`` is the size
+#: of the numbers in docs/nn.md.
+SIZES = {
+    "quick": {
+        "jsd": {
+            "steps": 10,
+            "n_particles": 200,
+            "discriminator_steps": 2,
+            "batch_size": 64,
+            "n_data": 2000,
+            "hidden": [8],
+            "generator_steps": 1,
+            "particle_counts": [100, 200],
+            "discriminator_step_counts": [1, 2],
+            "epsilons": [0.2, 0.1],
+        },
+        "lsgan": {"separations": [3.0], "n_data": 60, "features": 8, "t_final": 4.0},
+        "wgan": {"widths": [20, 40], "t_final": 1.0, "saves": 3},
+    },
+    "full": {
+        "jsd": {
+            "steps": 30,
+            "n_particles": 500,
+            "discriminator_steps": 5,
+            "batch_size": 256,
+            "n_data": 10000,
+            "hidden": [32, 32],
+            "generator_steps": 5,
+            "particle_counts": [125, 500, 2000],
+            "discriminator_step_counts": [1, 5, 20],
+            "epsilons": [0.2, 0.1, 0.05],
+        },
+        "lsgan": {"separations": [3.0, 4.0], "n_data": 200, "t_final": 30.0},
+        "wgan": {"widths": [50, 200, 800], "t_final": 8.0, "saves": 5},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -115,38 +203,43 @@ def load_config(path: str | Path | None = None) -> CompareConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument("--out", default="compare_output", help="output folder")
+    add_common_options(parser, out="compare_output")
     parser.add_argument(
         "--device", choices=("cpu", "cuda"), default=None, help="default: cuda if available"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_size_options(
+        parser,
+        quick=f"seconds: {describe_sizes(SIZES['quick'])}",
+        full=f"the sizes of docs/nn.md's numbers, many minutes: {describe_sizes(SIZES['full'])}",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from gan_pde.compare.experiments import jsd_comparison, lsgan_comparison, wgan_comparison
 
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = getattr(args, "device", None)
-    report: dict[str, Any] = {"config": config.to_dict()}
+    level = size_level(args)
+    if level != "default":
+        config = apply_sizes(config, SIZES[level])
+    check_device(args.device)
+    out = output_folder(args.out)
+    device = args.device
+    report: dict[str, Any] = {"size": level, "config": config.to_dict()}
     figures: list[str] = []
     lines: list[str] = []
     jobs = len(config.lsgan.separations) if "lsgan" in config.run.experiments else 0
     jobs += sum(name in config.run.experiments for name in ("jsd", "wgan"))
-    disable = bool(getattr(args, "quiet", False)) or not sys.stderr.isatty()
-    with tqdm(total=jobs, unit="experiment", disable=disable, file=sys.stderr) as bar:
+    with Progress(jobs, unit="experiment", quiet=args.quiet) as bar:
         if "jsd" in config.run.experiments:
             options = {k: v for k, v in dataclasses.asdict(config.jsd).items()}
             result = jsd_comparison(
                 **options,
                 seed=config.run.seed,
                 device=device,
-                progress=lambda message: bar.set_description(message, refresh=True),
+                progress=lambda message: bar.stage(f"JSD: {message}"),
             )
-            bar.update(1)
+            bar.update(bar.n + 1)
             report["jsd"] = result.summary()
             figures += _plot_jsd(result, out)
             lines.append(
@@ -160,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
         if "lsgan" in config.run.experiments:
             results = []
             for separation in config.lsgan.separations:
-                bar.set_description(f"LSGAN, separation {separation:g}", refresh=True)
+                bar.stage(f"LSGAN, separation {separation:g}")
                 lsgan = lsgan_comparison(
                     separation,
                     n_data=config.lsgan.n_data,
@@ -171,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
                     seed=config.run.seed,
                     device=device,
                 )
-                bar.update(1)
+                bar.update(bar.n + 1)
                 results.append(lsgan)
                 lines.append(
                     f"LSGAN M = {separation:g}: xi_min {lsgan.xi_min:.4g}, ranking "
@@ -182,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
             report["lsgan"] = [r.summary() for r in results]
             figures += _plot_lsgan(results, out)
         if "wgan" in config.run.experiments:
-            bar.set_description("WGAN vs mean field", refresh=True)
+            bar.stage("WGAN vs mean field")
             wgan = wgan_comparison(
                 widths=tuple(config.wgan.widths),
                 h=config.wgan.h,
@@ -192,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=config.run.seed,
                 device=device,
             )
-            bar.update(1)
+            bar.update(bar.n + 1)
             report["wgan"] = wgan.summary()
             figures += _plot_wgan(wgan, out)
             lines.append(
@@ -201,122 +294,58 @@ def run(args: argparse.Namespace) -> int:
                 + f"; wall mass at t = {wgan.times[-1]:g}: PDE {wgan.wall_pde[-1]:.3f}, "
                 + f"networks {np.round(wgan.wall_networks[:, -1], 3).tolist()}"
             )
-    (out / "compare.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_results(out, report)
+    if args.json:
+        print_json(report)
+        return 0
     source = args.config or "bundled compare.toml"
     print(
-        f"compare ({source}): "
+        f"compare ({source}, {level} size): "
         + "; ".join(lines)
-        + f"; wrote {out}/compare.json, "
+        + f"; wrote {out}/results.json, "
         + ", ".join(figures)
     )
     return 0
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_jsd(result: Any, out: Path) -> list[str]:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, values in result.w1.items():
-        ax.plot(result.times, values, "o-", label=name)
-    ax.set_xlabel("t = kε")
-    ax.set_ylabel(r"$W_1$(samples, u(t))")
-    ax.set_title("networks vs JSD flow (paper 002)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "jsd_distance.png")
-    plt.close(fig)
-    trajectory = result.trajectory
-    lo, hi = (
-        float(trajectory.densities[0].mesh.p.min()),
-        float(trajectory.densities[0].mesh.p.max()),
+    """jsd_distance.png, jsd_densities.png, jsd_study.png
+    (:func:`~gan_pde.plotting.plot_jsd_comparison`,
+    :func:`~gan_pde.plotting.plot_jsd_comparison_samples`,
+    :func:`~gan_pde.plotting.plot_jsd_study`)."""
+    from gan_pde.plotting import (
+        figure_file,
+        plot_jsd_comparison,
+        plot_jsd_comparison_samples,
+        plot_jsd_study,
     )
-    x = np.linspace(lo, hi, 800)[:, None]
-    shown = np.unique(np.linspace(0, result.times.size - 1, min(4, result.times.size)).round())
-    fig, axes = plt.subplots(1, shown.size, figsize=(3.6 * shown.size, 3.2), sharey=True)
-    for ax, k in zip(np.atleast_1d(axes), shown.astype(int), strict=True):
-        for name in ("particles", "algorithm2"):
-            ax.hist(
-                result.runs[name].samples[k, :, 0], bins=50, density=True, alpha=0.45, label=name
-            )
-        ax.plot(x[:, 0], trajectory.densities[k].pdf(x), "k", label="u(t)")
-        ax.set_title(f"t = {result.times[k]:g}")
-        ax.set_xlim(-6.0, 6.0)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "jsd_densities.png")
-    plt.close(fig)
-    fig, axes = plt.subplots(1, len(result.study), figsize=(4 * len(result.study), 3.4))
-    for ax, (name, entry) in zip(np.atleast_1d(axes), result.study.items(), strict=True):
-        ax.loglog(entry["values"], entry["mean_w1"], "o-", label="mean over t")
-        ax.loglog(entry["values"], entry["final_w1"], "s--", label="final")
-        ax.set_xlabel(name)
-        ax.set_ylabel(r"$W_1$")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "jsd_study.png")
-    plt.close(fig)
+
+    with figure_file(out / "jsd_distance.png", figsize=(7.5, 4.0)) as fig:
+        plot_jsd_comparison(result, ax=fig.subplots())
+    panels = min(4, len(result.times))
+    with figure_file(out / "jsd_densities.png", figsize=(3.3 * panels + 2.2, 3.4)) as fig:
+        plot_jsd_comparison_samples(result, fig=fig)
+    with figure_file(out / "jsd_study.png", figsize=(3.8 * len(result.study) + 1.5, 3.4)) as fig:
+        plot_jsd_study(result, fig=fig)
     return ["jsd_distance.png", "jsd_densities.png", "jsd_study.png"]
 
 
 def _plot_lsgan(results: list, out: Path) -> list[str]:
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 3.8), squeeze=False)
-    for ax, result in zip(axes[0], results, strict=True):
-        for name, values in zip(result.names, result.d_norm2, strict=True):
-            ax.semilogy(result.times, values, label=name)
-        ax.set_title(f"M = {result.separation:g}, " + r"$\xi_{\min}$" + f" = {result.xi_min:.3g}")
-        ax.set_xlabel("t")
-        ax.set_ylabel(r"$\|D(t)\|^2$")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "lsgan_decay.png")
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    for result in results:
-        ax.plot(
-            result.predicted_rates, result.measured_rates, "o", label=f"M = {result.separation:g}"
-        )
-        for name, p, m in zip(
-            result.names, result.predicted_rates, result.measured_rates, strict=True
-        ):
-            ax.annotate(name, (p, m), fontsize=6)
-    low = min(min(r.predicted_rates.min(), r.measured_rates.min()) for r in results)
-    ax.plot([low, 0], [low, 0], "k:", lw=0.8)
-    ax.set_xlabel(r"predicted $\eta$ (FEM $\xi_{\min}$)")
-    ax.set_ylabel(r"measured $\eta$ (networks)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "lsgan_rates.png")
-    plt.close(fig)
+    """lsgan_decay.png and lsgan_rates.png (:func:`gan_pde.plotting.plot_lsgan_decay`,
+    :func:`~gan_pde.plotting.plot_lsgan_rates`)."""
+    from gan_pde.plotting import figure_file, plot_lsgan_decay, plot_lsgan_rates
+
+    with figure_file(out / "lsgan_decay.png", figsize=(4.6 * len(results) + 1.2, 3.8)) as fig:
+        plot_lsgan_decay(results, fig=fig)
+    with figure_file(out / "lsgan_rates.png", figsize=(7.0, 4.6)) as fig:
+        plot_lsgan_rates(results, ax=fig.subplots())
     return ["lsgan_decay.png", "lsgan_rates.png"]
 
 
 def _plot_wgan(result: Any, out: Path) -> list[str]:
-    plt = _pyplot()
-    names = list(result.w2)
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(4.2 * (len(names) + 1), 3.4))
-    for ax, name in zip(axes[:-1], names, strict=True):
-        for n, values in zip(result.widths, result.w2[name], strict=True):
-            ax.plot(result.times, values, "o-", label=f"N = {n}")
-        ax.set_xlabel("t = nh/N")
-        ax.set_ylabel(f"$W_2$ ({name})")
-    axes[0].legend(fontsize=8)
-    ax = axes[-1]
-    ax.plot(result.times, result.wall_pde, "k-", lw=2, label="PDE")
-    for n, values in zip(result.widths, result.wall_networks, strict=True):
-        ax.plot(result.times, values, "o--", label=f"N = {n}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("critic mass at the wall of Q")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "wgan.png")
-    plt.close(fig)
+    """wgan.png (:func:`gan_pde.plotting.plot_wgan_comparison`)."""
+    from gan_pde.plotting import figure_file, plot_wgan_comparison
+
+    with figure_file(out / "wgan.png", figsize=(4.0 * (len(result.w2) + 1) + 1.2, 3.5)) as fig:
+        plot_wgan_comparison(result, fig=fig)
     return ["wgan.png"]

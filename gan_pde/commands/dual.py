@@ -1,6 +1,6 @@
 """``gan-pde dual``: the dual metric flows of Turinici (paper 003) from a config.
 
-Runs three studies and writes ``summary.json`` and three figures to the output folder:
+Runs three studies and writes ``results.json`` and three figures to the output folder:
 
 * ``oscillation.png`` — the oscillating example (1)–(2): r² = |x|² + |y − x_r|² over time
   for the four schemes, and the fitted long-time rates against τ beside the update-matrix
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    output_folder,
+    print_json,
+    with_defaults,
+    write_results,
+)
 from gan_pde.config import option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
@@ -164,10 +171,52 @@ def load_config(path: str | Path | None = None) -> DualConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument("--out", default="dual_output", help="output folder (default: dual_output)")
+    add_common_options(parser, out="dual_output")
+
+
+#: The parts of the command, for progress and for the report of a Ctrl-C.
+_STAGES = (
+    "the oscillating example",
+    "Lemma 1 and the EDI",
+    "the mode-collapse scan",
+    "the figures",
+)
 
 
 def run(args: argparse.Namespace) -> int:
+    args = with_defaults(args, add_arguments)
+    config = load_config(args.config)
+    out = output_folder(args.out)
+    start = time.perf_counter()
+    with Progress(0, unit="part", stages=_STAGES, quiet=args.quiet) as progress:
+        summary, plots = _studies(config, progress)
+        progress.stage(_STAGES[3])
+        for plot in plots:
+            plot(out)
+    seconds = time.perf_counter() - start
+    write_results(out, summary)
+    if args.json:
+        print_json(summary)
+        return 0
+    oscillation = summary["oscillation"]
+    collapse = summary["collapse"]
+    orders = summary["convergence"]["orders"]
+    threshold = collapse["threshold_measured"]
+    threshold = "none" if threshold is None else f"{threshold:.3g}"
+    print(
+        f"dual ({args.config or 'bundled dual.toml'}): rate of ln r^2 at tau = "
+        f"{oscillation['taus'][0]:g}: "
+        + ", ".join(f"{k} {v[0]:+.3g}" for k, v in oscillation["measured_rate"].items())
+        + f"; Lemma 1 slope {orders['implicit_vs_explicit']:.3f}, orders to (7) "
+        f"{orders['implicit']:.3f}/{orders['explicit']:.3f}, EDI defect order {orders['edi']:.3f}; "
+        f"collapse threshold {threshold} (predicted >= {collapse['threshold_predicted']:.3g}); "
+        f"{seconds:.1f} s; wrote {out}/results.json, oscillation.png, convergence.png, collapse.png"
+    )
+    return 0
+
+
+def _studies(config: DualConfig, progress: Progress) -> tuple[dict[str, Any], list]:
+    """The three studies: the results document and the figures to draw (``plot(out)``)."""
     from gan_pde.dual import (
         ParticleGame,
         bimodal_target,
@@ -181,14 +230,12 @@ def run(args: argparse.Namespace) -> int:
     )
     from gan_pde.provenance import versions
 
-    config = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    progress.stage(_STAGES[0])
     osc = config.oscillation
     oscillation = oscillation_study(
         x_r=osc.x_r, x0=osc.x0, y0=osc.y0, taus=osc.taus, t_final=osc.t_final
     )
+    progress.stage(_STAGES[1])
     conv = config.convergence
     game = tanh_game(conv.x_r, damping=conv.damping)
     convergence = convergence_study(game, conv.x0, conv.y0, t_final=conv.t_final, taus=conv.taus)
@@ -201,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
             for tau in convergence.taus
         ]
     )
+    progress.stage(_STAGES[2])
     col = config.collapse
     particle_game = ParticleGame(
         target=bimodal_target(col.target_points, separation=col.separation, std=col.std),
@@ -237,9 +285,6 @@ def run(args: argparse.Namespace) -> int:
         "config": config.to_dict(),
         "versions": versions(),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    _plot_oscillation(oscillation, osc.x_r, out / "oscillation.png")
-    _plot_convergence(convergence, edi, out / "convergence.png")
     below = min(collapse.taus, key=lambda t: abs(t - 0.5 * collapse.predicted))
     above = collapse.taus[-1]
     paths = {
@@ -251,82 +296,33 @@ def run(args: argparse.Namespace) -> int:
         )
         for t in (below, above)
     }
-    _plot_collapse(collapse, paths, out / "collapse.png")
-    seconds = time.perf_counter() - start
-    orders = summary["convergence"]["orders"]
-    threshold = "none" if collapse.threshold is None else f"{collapse.threshold:.3g}"
-    print(
-        f"dual ({args.config or 'bundled dual.toml'}): rate of ln r^2 at tau = "
-        f"{oscillation.taus[0]:g}: "
-        + ", ".join(f"{k} {v[0]:+.3g}" for k, v in oscillation.measured.items())
-        + f"; Lemma 1 slope {orders['implicit_vs_explicit']:.3f}, orders to (7) "
-        f"{orders['implicit']:.3f}/{orders['explicit']:.3f}, EDI defect order {orders['edi']:.3f}; "
-        f"collapse threshold {threshold} (predicted >= {collapse.predicted:.3g}); "
-        f"{seconds:.1f} s; wrote {out}/summary.json, oscillation.png, convergence.png, collapse.png"
-    )
-    return 0
-
-
-def _figure(ncols: int) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(5.0 * ncols, 3.8), layout="constrained")
+    plots = [
+        lambda out: _plot_oscillation(oscillation, osc.x_r, out / "oscillation.png"),
+        lambda out: _plot_convergence(convergence, edi, out / "convergence.png"),
+        lambda out: _plot_collapse(collapse, paths, out / "collapse.png"),
+    ]
+    return summary, plots
 
 
 def _plot_oscillation(study: Any, x_r: list, path: Path) -> None:
-    fig = _figure(2)
-    left, right = fig.subplots(1, 2)
-    target = np.asarray(x_r)
-    for scheme, run in study.paths.items():
-        r2 = np.sum(run.x**2, axis=1) + np.sum((run.y - target) ** 2, axis=1)
-        dashed = scheme == "alternating"  # identical to "implicit" for the bilinear loss
-        left.semilogy(run.times, r2, "--" if dashed else "-", label=scheme)
-        right.loglog(
-            study.taus, np.abs(study.measured[scheme]), "x" if dashed else "o", label=scheme
-        )
-        if np.any(study.predicted[scheme] != 0):
-            right.loglog(study.taus, np.abs(study.predicted[scheme]), "k-", lw=0.8)
-    left.set_xlabel("t")
-    left.set_ylabel(r"$|x|^2 + |y - x_r|^2$")
-    left.set_title(f"oscillating example, tau = {study.taus.max():g}")
-    left.legend(fontsize=8)
-    right.set_xlabel(r"$\tau$")
-    right.set_ylabel(r"|rate of ln $r^2$| (lines: matrix prediction)")
-    right.legend(fontsize=8)
-    fig.savefig(path, dpi=100)
+    """r² over time and the rates against τ (:func:`gan_pde.plotting.plot_dual_oscillation`)."""
+    from gan_pde.plotting import figure_file, plot_dual_oscillation
+
+    with figure_file(path, figsize=(10.5, 3.9)) as fig:
+        plot_dual_oscillation(study, x_r, fig=fig)
 
 
 def _plot_convergence(study: Any, edi: np.ndarray, path: Path) -> None:
-    fig = _figure(1)
-    ax = fig.subplots()
-    taus = study.taus
-    for values, label in [
-        (study.implicit_vs_explicit, r"$|z^I - z^E|$ (Lemma 1)"),
-        (study.implicit_error, "implicit (8)-(9) vs flow (7)"),
-        (study.explicit_error, "alternating (1) vs flow (7)"),
-        (edi, "EDI (21) defect"),
-    ]:
-        ax.loglog(taus, values, "o-", label=label)
-    ax.loglog(taus, taus, "k:", label=r"$\tau$")
-    ax.loglog(taus, taus**2, "k--", label=r"$\tau^2$")
-    ax.set_xlabel(r"$\tau$")
-    ax.legend(fontsize=8)
-    ax.set_title("tanh game: Lemma 1, convergence, EDI")
-    fig.savefig(path, dpi=100)
+    """Lemma 1, convergence and EDI against τ (:func:`gan_pde.plotting.plot_dual_convergence`)."""
+    from gan_pde.plotting import figure_file, plot_dual_convergence
+
+    with figure_file(path, figsize=(7.5, 4.0)) as fig:
+        plot_dual_convergence(study, edi, ax=fig.subplots())
 
 
 def _plot_collapse(study: Any, paths: dict, path: Path) -> None:
-    fig = _figure(3)
-    axes = fig.subplots(1, 3)
-    axes[0].semilogx(study.taus, study.spread, "o-")
-    if study.threshold is not None:
-        axes[0].axvline(study.threshold, color="r", label="measured threshold")
-    axes[0].axvline(study.predicted, color="k", ls="--", label=r"$1/\max(-\ell'')$ (flow)")
-    axes[0].set_xlabel(r"$\tau$")
-    axes[0].set_ylabel(r"std($\mu$)/std($\mu_r$), late times")
-    axes[0].legend(fontsize=8)
-    for ax, (tau, run) in zip(axes[1:], paths.items(), strict=True):
-        ax.plot(run.times, run.particles[:, :: max(1, run.particles.shape[1] // 16)], lw=0.6)
-        ax.set_xlabel("t")
-        ax.set_title(f"generator atoms, tau = {tau:g}")
-    fig.savefig(path, dpi=100)
+    """Spread against τ and atom histories (:func:`gan_pde.plotting.plot_dual_collapse`)."""
+    from gan_pde.plotting import figure_file, plot_dual_collapse
+
+    with figure_file(path, figsize=(4.6 * (1 + len(paths)) + 1.5, 3.8)) as fig:
+        plot_dual_collapse(study, paths, fig=fig)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    output_folder,
+    print_json,
+    resume_command,
+    say,
+    set_interrupt_note,
+    with_defaults,
+    write_results,
+)
 from gan_pde.config import (
     DensityConfig,
     DomainConfig,
@@ -147,10 +157,7 @@ def load_config(path: str | Path | None = None) -> JSDFlowConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument(
-        "--out", default="jsd_flow_output", help="output folder (default: jsd_flow_output)"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_options(parser, out="jsd_flow_output")
     parser.add_argument(
         "--checkpoint-every",
         type=float,
@@ -161,32 +168,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from OUT/checkpoint.npz (same config) to the uninterrupted result",
+        help="continue from OUT/checkpoint.npz (same config) to the uninterrupted result; "
+        "without a checkpoint, says so and starts from t = 0",
     )
+
+
+def _checkpoint_position(path: Path, solver: FlowSolverConfig) -> tuple[float, int, int] | None:
+    """``(t, step, steps)`` of the checkpoint at ``path`` (None if it cannot be read)."""
+    from gan_pde.flows.jsd import _time_grid
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            step = int(data["step"])
+        grid, _ = _time_grid(solver.t_final, solver.dt, solver.save_times)
+    except Exception:  # noqa: BLE001 - only for messages; the solver checks the file itself
+        return None
+    return float(grid[min(step, grid.size - 1)]), step, grid.size - 1
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from gan_pde.flows import JSDFlow
     from gan_pde.io import save_trajectory, write_xdmf
 
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    flow = JSDFlow(
-        config.target.build(),
-        config.initial.build(),
-        config.domain.build(),
-        element=config.solver.element,
-    )
     solver = config.solver
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out)
+    checkpoint = out / "checkpoint.npz"
+    resumed = None
+    resuming = args.resume and checkpoint.exists()
+    if resuming:
+        resumed = _checkpoint_position(checkpoint, solver)
+    elif args.resume:
+        say(f"gan-pde jsd-flow: no checkpoint in {out}: starting from t = 0")
+    announced = [not resuming]
+
+    def announce() -> None:
+        # once the solver has accepted the checkpoint (its first step, or the end)
+        if not announced[0]:
+            at = "" if resumed is None else f"t = {resumed[0]:.6g} (step {resumed[1]} of "
+            at += "" if resumed is None else f"{resumed[2]}) "
+            say(f"gan-pde jsd-flow: resumed from {at}from {checkpoint}")
+            announced[0] = True
+
+    def on_interrupt() -> str:
+        if checkpoint.exists():
+            position = _checkpoint_position(checkpoint, solver)
+            at = f"t = {position[0]:.6g}" if position else "its last checkpoint"
+            return f"{checkpoint} holds the run at {at}; continue with: {resume_command()}"
+        return (
+            f"no checkpoint was written yet (one every {args.checkpoint_every:g} s of wall time, "
+            "--checkpoint-every): running again starts from t = 0"
+        )
+
+    set_interrupt_note(on_interrupt)
     start = time.perf_counter()
-    disable = bool(args.quiet) or not sys.stderr.isatty()
-    with tqdm(total=solver.t_final, unit="time", disable=disable, file=sys.stderr) as bar:
+    with Progress(
+        solver.t_final, unit="t", quiet=args.quiet, start=resumed[0] if resumed else 0.0
+    ) as bar:
+        bar.stage("building the mesh and the operator")
+        flow = JSDFlow(
+            config.target.build(),
+            config.initial.build(),
+            config.domain.build(),
+            element=config.solver.element,
+        )
+        bar.stage("")
 
         def progress(t: float, _v: np.ndarray) -> None:
-            bar.update(t - bar.n)
+            announce()
+            bar.update(t)
 
         trajectory = flow.solve(
             solver.t_final,
@@ -194,96 +245,76 @@ def run(args: argparse.Namespace) -> int:
             save_times=solver.save_times,
             scheme=solver.scheme,
             callback=progress,
-            checkpoint=out / "checkpoint.npz",
+            checkpoint=checkpoint,
             checkpoint_interval=args.checkpoint_every,
             resume=args.resume,
         )
-    seconds = time.perf_counter() - start
-    trajectory = dataclasses.replace(
-        trajectory, info={**trajectory.info, "config": config.to_dict()}
-    )
-    save_trajectory(out / "trajectory.npz", trajectory)
-    write_xdmf(out / "trajectory.xdmf", trajectory)
-    figures = _plot_densities(flow, trajectory, out / "densities.png")
-    _plot_divergences(trajectory, out / "divergences.png")
+        announce()
+        seconds = time.perf_counter() - start
+        bar.stage("writing the trajectory, XDMF and figures")
+        trajectory = dataclasses.replace(
+            trajectory, info={**trajectory.info, "config": config.to_dict()}
+        )
+        save_trajectory(out / "trajectory.npz", trajectory)
+        write_xdmf(out / "trajectory.xdmf", trajectory)
+        figures = _plot_densities(flow, trajectory, out / "densities.png")
+        _plot_divergences(trajectory, out / "divergences.png")
+    t0, t1 = float(trajectory.times[0]), float(trajectory.times[-1])
+    final = "final" if np.isclose(t1, solver.t_final) else f"t_final = {solver.t_final:g}"
+    document = {
+        "times": trajectory.times,
+        "jsd": trajectory.jsd,
+        "l1": trajectory.l1,
+        "kl": trajectory.kl,
+        "mass": trajectory.mass,
+        "t_final": solver.t_final,
+        "n_steps": trajectory.info["n_steps"],
+        "n_dofs": flow.operator.n_dofs,
+        "newton_iterations": int(trajectory.newton_iterations.sum()),
+        "resumed_from_step": trajectory.info.get("resumed_from_step", 0),
+        "seconds": seconds,
+        "config": config.to_dict(),
+    }
+    write_results(out, document)
     # every result is written: the checkpoint has served its purpose
-    (out / "checkpoint.npz").unlink(missing_ok=True)
+    checkpoint.unlink(missing_ok=True)
+    if args.json:
+        print_json(document)
+        return 0
     source = args.config or "bundled jsd_flow.toml"
     print(
         f"jsd-flow ({source}): {trajectory.info['n_steps']} {solver.scheme} steps to "
         f"t = {solver.t_final:g} on {flow.operator.n_dofs} {solver.element} dofs, "
-        f"JSD {trajectory.jsd[0]:.4g} -> {trajectory.jsd[-1]:.4g}, "
-        f"L1 {trajectory.l1[0]:.4g} -> {trajectory.l1[-1]:.4g}, "
+        f"JSD {trajectory.jsd[0]:.4g} at t = {t0:g} -> {trajectory.jsd[-1]:.4g} at "
+        f"t = {t1:g} ({final}), L1 {trajectory.l1[0]:.4g} -> {trajectory.l1[-1]:.4g}, "
         f"mass drift {np.ptp(trajectory.mass):.1e}, "
         f"{int(trajectory.newton_iterations.sum())} Newton iterations, {seconds:.2f} s; "
-        f"wrote {out}/trajectory.npz, trajectory.xdmf, {figures}divergences.png"
+        f"wrote {out}/results.json, trajectory.npz, trajectory.xdmf, {figures}divergences.png"
     )
     return 0
 
 
 def _plot_densities(flow: JSDFlow, trajectory: Trajectory, path: Path) -> str:
     """u at (up to 10 / 6 of) the saved times over ρ_d (1D: one axis; 2D: a panel per
-    time); returns the file name written, or '' (3D, quadrilaterals)."""
-    import matplotlib
+    time, :func:`gan_pde.plotting.plot_densities`); returns the file name written, or ''
+    (3D: open the XDMF file)."""
+    from gan_pde.plotting import figure_file, plot_densities
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    mesh = flow.mesh
-    if mesh.dim() > 2:
+    dim = flow.mesh.dim()
+    if dim > 2:
         return ""
-    basis = flow.operator.basis
-    vertices = basis.nodal_dofs[0]
-    target = flow.operator.target_at_dofs[vertices]
-    count = trajectory.times.size
-    shown = np.unique(np.linspace(0, count - 1, min(count, _MAX_CURVES[mesh.dim()])).round())
-    times = trajectory.times[shown.astype(int)]
-    densities = [trajectory.densities[int(k)] for k in shown]
-    if mesh.dim() == 1:
-        order = np.argsort(mesh.p[0])
-        x = mesh.p[0, order]
-        fig, ax = plt.subplots(figsize=(7, 4))
-        ax.fill_between(x, 0.0, target[order], color="0.85", label=r"$\rho_d$")
-        colors = plt.cm.viridis(np.linspace(0.0, 0.9, times.size))
-        for t, u, color in zip(times, densities, colors, strict=True):
-            ax.plot(x, u.values[vertices][order], color=color, label=f"u(t = {t:g})")
-        ax.set_xlabel("x")
-        ax.legend(fontsize=8)
-    else:
-        from matplotlib.tri import Triangulation
-
-        if mesh.t.shape[0] != 3:
-            return ""
-        tri = Triangulation(mesh.p[0], mesh.p[1], mesh.t.T)
-        fig, axes = plt.subplots(1, times.size, figsize=(3.6 * times.size, 3.4), squeeze=False)
-        top = max(float(u.values.max()) for u in densities)
-        levels = np.linspace(0.0, top, 21)
-        for ax, t, u in zip(axes[0], times, densities, strict=True):
-            ax.tricontourf(tri, u.values[vertices], levels=levels, cmap="viridis")
-            ax.tricontour(tri, target, levels=6, colors="w", linewidths=0.5)
-            ax.set_title(f"u(t = {t:g})")
-            ax.set_aspect("equal")
-    fig.suptitle(r"JSD flow: density u(t) (lines / shading: $\rho_d$)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    target = flow.operator.target_at_dofs[flow.operator.basis.nodal_dofs[0]]
+    count = min(trajectory.times.size, _MAX_CURVES[dim])
+    size = (8.5, 4.0) if dim == 1 else (3.4 * count + 1.2, 3.6)
+    with figure_file(path, figsize=size) as fig:
+        plot_densities(trajectory, target, max_times=_MAX_CURVES[dim], fig=fig)
     return "densities.png, "
 
 
 def _plot_divergences(trajectory: Trajectory, path: Path) -> None:
-    """JSD(t) and L¹(t) at the saved times on a log scale."""
-    import matplotlib
+    """JSD, KL and L¹ at the saved times on a log scale
+    (:func:`gan_pde.plotting.plot_divergences`)."""
+    from gan_pde.plotting import figure_file, plot_divergences
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for values, label in [(trajectory.jsd, r"JSD$(u, \rho_d)$"), (trajectory.l1, r"$L^1$")]:
-        positive = values > 0
-        ax.semilogy(trajectory.times[positive], values[positive], "o-", label=label)
-    ax.set_xlabel("t")
-    ax.legend()
-    ax.set_title("JSD flow: divergences to the target")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure_file(path, figsize=(7.5, 4.0)) as fig:
+        plot_divergences(trajectory, ax=fig.subplots())

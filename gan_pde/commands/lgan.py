@@ -12,7 +12,6 @@ stability region {λ : |R(τλ)| = 1}, and the decay of ‖u‖_μ, ‖v‖_μ f
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,17 @@ from typing import Any
 import numpy as np
 
 from gan_pde import __version__
+from gan_pde.commands._common import (
+    EXIT_FAILED,
+    Progress,
+    add_common_options,
+    figure_path,
+    output_folder,
+    print_json,
+    say,
+    with_defaults,
+    write_results,
+)
 from gan_pde.config import (
     DensityConfig,
     DomainConfig,
@@ -61,10 +71,20 @@ class IntegratorConfig:
     steps: int = option("int", 2000)
 
 
+#: The parts of the analysis, for progress and for the report of a Ctrl-C.
+_STAGES = ("the mesh and the lGAN operators", "the spectra", "the time integration")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled lgan.toml)")
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    parser.add_argument("--plot", metavar="FILE", help="save the spectrum and decay figure")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="save the spectrum and decay figure (format from the extension: .png, .pdf, .svg)",
+    )
+    add_common_options(
+        parser, out=None, out_help="also write results.json into this folder (default: none)"
+    )
 
 
 def load_config(path: str | None) -> dict[str, Any]:
@@ -95,12 +115,20 @@ def load_config(path: str | None) -> dict[str, Any]:
     return config
 
 
-def analyse(config: dict[str, Any]) -> dict[str, Any]:
-    """Everything the command prints, as a JSON-ready dictionary (plus the trajectory)."""
+def analyse(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+    """Everything the command prints, as a JSON-ready dictionary (plus the trajectory).
+
+    ``progress`` (optional) is told which of the parts :data:`_STAGES` is running.
+    """
     from gan_pde.errors import NumericalBreakdownError
     from gan_pde.spectral import lgan
     from gan_pde.spectral.lgan_system import LGANSystem, integrate
 
+    def stage(index: int) -> None:
+        if progress is not None:
+            progress.stage(_STAGES[index])
+
+    stage(0)
     params, integrator = config["lgan"], config["integrator"]
     density = config["density"].build()
     mesh = config["domain"].build()
@@ -113,6 +141,7 @@ def analyse(config: dict[str, Any]) -> dict[str, Any]:
         element=params.element,
         pair=params.pair,
     )
+    stage(1)
     xi = system.laplacian_eigenvalues(k=min(params.k, system.n_u))
     xi_min = float(xi[system.n_components])
     xi_max = float(system.laplacian_eigenvalues()[-1]) if system.n_u <= 3000 else None
@@ -144,6 +173,7 @@ def analyse(config: dict[str, Any]) -> dict[str, Any]:
         )
     )
     trajectory, overflow = None, None
+    stage(2)
     try:
         trajectory = integrate(
             system,
@@ -186,17 +216,32 @@ def analyse(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print (or write) the analysis; exit 1 when the configured step is unstable."""
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    result = analyse(config)
-    if args.plot:
-        _plot(result, config["integrator"], args.plot)
+    figure = figure_path(args.plot)
+    out = output_folder(args.out) if args.out else None
+    with Progress(0, unit="part", stages=_STAGES, quiet=args.quiet) as progress:
+        result = analyse(config, progress)
+    if figure is not None:
+        _plot(result, config["integrator"], str(figure))
     public = {k: v for k, v in result.items() if not k.startswith("_")}
+    document = {
+        **public,
+        "stability": {
+            **public["stability"],
+            "max_stable_step": _finite(public["stability"]["max_stable_step"]),
+        },
+        "config": {k: config_values(v) for k, v in config.items()},
+        "version": __version__,
+    }
+    written = write_results(out, document)
+    unstable = _instability(public, config["integrator"])
     if args.json:
-        public["stability"]["max_stable_step"] = _finite(public["stability"]["max_stable_step"])
-        public["config"] = {k: config_values(v) for k, v in config.items()}
-        public["version"] = __version__
-        print(json.dumps(public, indent=2))
-        return 0
+        print_json(document)
+        if unstable:
+            say(f"gan-pde lgan: {unstable}")
+        return EXIT_FAILED if unstable else 0
     source = args.config or "bundled lgan.toml"
     lgan_cfg, stab = config["lgan"], public["stability"]
     print(f"linearised GAN ({source}): {public['n_u']} u-dofs, {public['n_v']} v-dofs")
@@ -231,13 +276,42 @@ def run(args: argparse.Namespace) -> int:
         print(f"measured decay rate over the run: {public['measured_rate']:.6g}")
     else:
         print(f"the run overflowed: {public['overflow']}")
-    if args.plot:
-        print(f"figure written to {args.plot}")
+    if figure is not None:
+        print(f"figure written to {figure}")
+    if written is not None:
+        print(f"results written to {written}")
+    if unstable:
+        say(f"gan-pde lgan: {unstable}")
+        return EXIT_FAILED
     return 0
 
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def _instability(public: dict[str, Any], integrator: IntegratorConfig) -> str:
+    """'' for a stable step; else one line naming the stable step bound and the fix."""
+    stab = public["stability"]
+    if stab["stable"] and public["overflow"] is None:
+        return ""
+    bound = stab["max_stable_step"]
+    what = (
+        f"[integrator] tau = {integrator.tau:g} is unstable for scheme = "
+        f"{integrator.scheme!r} (max |R(tau lambda)| = {stab['max_amplification']:.6g} > 1"
+        + (", the run overflowed" if public["overflow"] is not None else "")
+        + ")"
+    )
+    if math.isfinite(bound) and bound > 0:
+        return (
+            f"{what}: the stable step bound is tau <= {bound:.6g}; lower tau or use "
+            "scheme = 'crank-nicolson' (A-stable)"
+        )
+    return (
+        f"{what}: no step is stable for {integrator.scheme} on this spectrum (stable step "
+        f"bound {bound:g}); use scheme = 'crank-nicolson' (A-stable)"
+        + ("" if integrator.scheme == "rk4" else " or 'rk4'")
+    )
 
 
 def _stability_function(scheme: str):
@@ -251,30 +325,17 @@ def _stability_function(scheme: str):
 
 
 def _plot(result: dict[str, Any], integrator: IntegratorConfig, path: str) -> None:
-    import matplotlib
+    """The eigenvalues zoomed, τλ in the stability region, the run's decay
+    (:func:`gan_pde.plotting.plot_lgan_summary`)."""
+    from gan_pde.plotting import figure_file, plot_lgan_summary
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    lam = result["_spectrum"]
-    left.scatter(lam.real, lam.imag, s=6, label=r"$\lambda_\pm(\xi)$")
-    reach = 1.2 * max(float(np.abs(lam).max()), 3.0 / integrator.tau)
-    x = np.linspace(-reach, 0.2 * reach, 400)
-    y = np.linspace(-reach, reach, 400)
-    grid = x[None, :] + 1j * y[:, None]
-    modulus = np.abs(_stability_function(integrator.scheme)(integrator.tau * grid))
-    left.contour(x, y, modulus, levels=[1.0], colors="red")
-    left.plot([], [], color="red", label=rf"$|R(\tau\lambda)| = 1$, {integrator.scheme}")
-    left.set_xlabel(r"Re $\lambda$")
-    left.set_ylabel(r"Im $\lambda$")
-    left.legend(fontsize=8)
-    trajectory = result["_trajectory"]
-    if trajectory is not None:
-        right.semilogy(trajectory.times, trajectory.u_norm, label=r"$\|u\|_\mu$")
-        right.semilogy(trajectory.times, trajectory.v_norm, label=r"$\|v\|_\mu$")
-        right.legend()
-    right.set_xlabel("t")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    note = f"the run overflowed:\n{result.get('overflow')}" if result.get("overflow") else None
+    with figure_file(path, figsize=(16.5, 4.4)) as fig:
+        plot_lgan_summary(
+            result["_spectrum"],
+            result["_trajectory"],
+            scheme=integrator.scheme,
+            tau=integrator.tau,
+            note=note,
+            fig=fig,
+        )

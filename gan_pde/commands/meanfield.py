@@ -18,6 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    output_folder,
+    print_json,
+    with_defaults,
+    write_results,
+)
 from gan_pde.config import MAX_CELLS, bad_value, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
@@ -246,118 +254,101 @@ def build_model(config: MeanFieldConfig):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument(
-        "--out", default="meanfield_output", help="output folder (default: meanfield_output)"
-    )
+    add_common_options(parser, out="meanfield_output")
 
 
 def run(args: argparse.Namespace) -> int:
     from gan_pde.meanfield import ToyWGAN
 
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    toy = ToyWGAN(gamma_c=config.toy.gamma_c)
-    paths = [toy.simulate(g0=g, omega0=w, t_final=config.toy.t_final) for g, w in config.toy.starts]
-    model = build_model(config)
+    out = output_folder(args.out)
     solver = config.solver
-    trajectory = model.solve(solver.t_final, save_times=solver.save_times, cfl=solver.cfl)
-    seconds = time.perf_counter() - start
-    arrays: dict[str, Any] = {
-        f"trajectory_{k}": v
-        for k, v in dataclasses.asdict(trajectory).items()
-        if isinstance(v, np.ndarray)
+    start = time.perf_counter()
+    with Progress(solver.t_final, unit="t", quiet=args.quiet) as progress:
+        progress.stage("the toy model of Section 3")
+        toy = ToyWGAN(gamma_c=config.toy.gamma_c)
+        paths = [
+            toy.simulate(g0=g, omega0=w, t_final=config.toy.t_final) for g, w in config.toy.starts
+        ]
+        progress.stage("building the mean-field model")
+        model = build_model(config)
+        progress.stage("")
+        trajectory = model.solve(
+            solver.t_final, save_times=solver.save_times, cfl=solver.cfl, callback=progress.update
+        )
+        seconds = time.perf_counter() - start
+        progress.stage("writing meanfield.npz and figures")
+        arrays: dict[str, Any] = {
+            f"trajectory_{k}": v
+            for k, v in dataclasses.asdict(trajectory).items()
+            if isinstance(v, np.ndarray)
+        }
+        for i, path in enumerate(paths):
+            arrays[f"toy_{i}_t"] = path.t
+            arrays[f"toy_{i}_g"] = path.g
+            arrays[f"toy_{i}_omega"] = path.omega
+        np.savez_compressed(out / "meanfield.npz", **arrays)
+        _plot_laws(trajectory, out / "laws.png")
+        _plot_phase(toy, paths, out / "phase.png")
+        _plot_energy(trajectory, out / "energy.png")
+    limits = [float(p.limit_amplitude()) if p.release_times.size else None for p in paths]
+    amplitudes = [f"{a:.4f}" if a is not None else "periodic" for a in limits]
+    t0, t1 = float(trajectory.times[0]), float(trajectory.times[-1])
+    final = "final" if np.isclose(t1, solver.t_final) else f"t_final = {solver.t_final:g}"
+    document = {
+        "toy": {
+            "gamma_c": toy.gamma_c,
+            "starts": config.toy.starts,
+            "limit_amplitudes": limits,
+            "predicted_limit_amplitude": toy.limit_amplitude,
+        },
+        "times": trajectory.times,
+        "energy": trajectory.energy,
+        "wall_mass": trajectory.wall_mass,
+        "energy_kind": model.energy_kind,
+        "n_steps": trajectory.info["n_steps"],
+        "seconds": seconds,
+        "config": config.to_dict(),
     }
-    for i, path in enumerate(paths):
-        arrays[f"toy_{i}_t"] = path.t
-        arrays[f"toy_{i}_g"] = path.g
-        arrays[f"toy_{i}_omega"] = path.omega
-    np.savez_compressed(out / "meanfield.npz", **arrays)
-    _plot_laws(trajectory, out / "laws.png")
-    _plot_phase(toy, paths, out / "phase.png")
-    _plot_energy(trajectory, out / "energy.png")
-    amplitudes = [
-        f"{p.limit_amplitude():.4f}" if p.release_times.size else "periodic" for p in paths
-    ]
+    write_results(out, document)
+    if args.json:
+        print_json(document)
+        return 0
     print(
         f"meanfield ({args.config or 'bundled meanfield.toml'}): toy gamma_c = {toy.gamma_c:g}, "
         f"limit amplitudes {amplitudes} (arccosh(1 + 1/(2 gamma_c)) = {toy.limit_amplitude:.4f}); "
         f"{model.energy_kind} on {trajectory.info['generator_cells']} x "
         f"{trajectory.info['discriminator_cells']} cells, {trajectory.info['n_steps']} steps, "
-        f"E {trajectory.energy[0]:.4g} -> {trajectory.energy[-1]:.4g}, nu wall mass "
-        f"{trajectory.wall_mass[0]:.3g} -> {trajectory.wall_mass[-1]:.3g}, {seconds:.2f} s; "
-        f"wrote {out}/meanfield.npz, laws.png, phase.png, energy.png"
+        f"E {trajectory.energy[0]:.4g} at t = {t0:g} -> {trajectory.energy[-1]:.4g} at "
+        f"t = {t1:g} ({final}), nu wall mass {trajectory.wall_mass[0]:.3g} -> "
+        f"{trajectory.wall_mass[-1]:.3g}, {seconds:.2f} s; "
+        f"wrote {out}/results.json, meanfield.npz, laws.png, phase.png, energy.png"
     )
     return 0
 
 
-def _figure(**kwargs: Any):
-    from matplotlib.figure import Figure
-
-    return Figure(layout="constrained", **kwargs)
-
-
 def _plot_laws(trajectory: Any, path: Path) -> None:
-    """Per law and free axis: the marginal over time as a heat map (time on x)."""
-    panels = [
-        ("mu", trajectory.mu, trajectory.mu_grid, trajectory.mu_names),
-        ("nu", trajectory.nu, trajectory.nu_grid, trajectory.nu_names),
-    ]
-    count = sum(len(p[3]) for p in panels)
-    fig = _figure(figsize=(3.6 * count, 3.4))
-    axes = fig.subplots(1, count, squeeze=False)[0]
-    k = 0
-    for label, laws, grid, names in panels:
-        for axis, name in enumerate(names):
-            others = tuple(i + 1 for i in range(laws.ndim - 1) if i != axis)
-            marginal = laws.sum(axis=others) if others else laws
-            ax = axes[k]
-            edges = np.concatenate(
-                [
-                    [grid[axis][0] - 0.5 * (grid[axis][1] - grid[axis][0])],
-                    0.5 * (grid[axis][1:] + grid[axis][:-1]),
-                    [grid[axis][-1] + 0.5 * (grid[axis][1] - grid[axis][0])],
-                ]
-            )
-            t = np.arange(trajectory.times.size + 1) - 0.5
-            image = ax.pcolormesh(t, edges, np.sqrt(marginal.T), cmap="magma", shading="flat")
-            ax.set_xticks(np.arange(trajectory.times.size))
-            ax.set_xticklabels([f"{v:g}" for v in trajectory.times], fontsize=7)
-            ax.set_xlabel("saved time t")
-            ax.set_ylabel(name)
-            ax.set_title(f"{label}: marginal in {name} (sqrt of mass)", fontsize=9)
-            fig.colorbar(image, ax=ax)
-            k += 1
-    fig.savefig(path, dpi=100)
+    """Per law and free axis: the marginal over time as a heat map, at the true saved times
+    (:func:`gan_pde.plotting.plot_meanfield_laws`)."""
+    from gan_pde.plotting import figure_file, plot_meanfield_laws
+
+    count = len(trajectory.mu_names) + len(trajectory.nu_names)
+    with figure_file(path, figsize=(4.0 * count, 3.6)) as fig:
+        plot_meanfield_laws(trajectory, fig=fig)
 
 
 def _plot_phase(toy: Any, paths: list, path: Path) -> None:
-    """The toy's (g, ω) plane: level sets of E_γc, the wall |ω| = 1, the trajectories."""
-    fig = _figure(figsize=(6.5, 4.2))
-    ax = fig.subplots()
-    g = np.linspace(-3.5, 3.5, 400)
-    w = np.linspace(-1.6, 1.6, 300)
-    gg, ww = np.meshgrid(g, w)
-    levels = sorted({2.1, 2.5, 3.0, 4.0, 5.0, 10.0, toy.critical_energy})
-    contour = ax.contour(gg, ww, toy.energy(gg, ww), levels=levels, colors="0.6", linewidths=0.7)
-    ax.clabel(contour, fontsize=7, fmt="%g")
-    ax.axhline(1.0, color="k", lw=1.5)
-    ax.axhline(-1.0, color="k", lw=1.5, label=r"$|\omega| = 1$")
-    for p in paths:
-        ax.plot(p.g, p.omega, lw=1.0, label=f"start ({p.g[0]:g}, {p.omega[0]:g})")
-    ax.set_xlabel("g")
-    ax.set_ylabel(r"$\omega$")
-    ax.set_title(rf"toy WGAN, $\gamma_c$ = {toy.gamma_c:g}: $E^*$ = {toy.critical_energy:g}")
-    ax.legend(fontsize=7, loc="lower right")
-    fig.savefig(path, dpi=100)
+    """The toy's (g, ω) plane (:func:`gan_pde.plotting.plot_toy_phase`)."""
+    from gan_pde.plotting import figure_file, plot_toy_phase
+
+    with figure_file(path, figsize=(8.0, 4.2)) as fig:
+        plot_toy_phase(toy, paths, ax=fig.subplots())
 
 
 def _plot_energy(trajectory: Any, path: Path) -> None:
-    fig = _figure(figsize=(6.0, 3.6))
-    ax = fig.subplots()
-    ax.plot(trajectory.times, trajectory.energy, "o-", label=r"$E[\mu, \nu]$")
-    ax.plot(trajectory.times, trajectory.wall_mass, "s--", label=r"$\nu$ mass in the wall cells")
-    ax.set_xlabel("t")
-    ax.legend()
-    fig.savefig(path, dpi=100)
+    """Energy and wall mass over time (:func:`gan_pde.plotting.plot_meanfield_energy`)."""
+    from gan_pde.plotting import figure_file, plot_meanfield_energy
+
+    with figure_file(path, figsize=(6.0, 4.6)) as fig:
+        plot_meanfield_energy(trajectory, fig=fig)

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    add_size_options,
+    apply_sizes,
+    describe_sizes,
+    output_folder,
+    print_json,
+    size_level,
+    with_defaults,
+    write_results,
+)
 from gan_pde.config import option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
@@ -88,9 +99,10 @@ class InvariantConfig:
 
     def check(self) -> None:
         _positive("invariant", eta=self.eta, t_final=self.t_final)
-        if self.cells < 2 or self.n_paths < 0 or self.substeps < 1:
-            msg = "[invariant] needs cells ≥ 2, n_paths ≥ 0 and substeps ≥ 1"
-            raise ConfigError(msg)
+        for key, low in (("cells", 2), ("n_paths", 0), ("substeps", 1)):
+            if getattr(self, key) < low:
+                msg = f"key {key!r} in [invariant] must be ≥ {low}; got {getattr(self, key)}"
+                raise ConfigError(msg)
 
 
 @dataclass(frozen=True)
@@ -141,9 +153,37 @@ def load_config(path: str | Path | None = None) -> SDEConfig:
     return config
 
 
+#: What ``--quick`` and ``--full`` set (over the config's values).
+SIZES = {
+    "quick": {
+        "weak_order": {"etas": [0.2, 0.1, 0.05]},
+        "invariant": {"cells": 24, "t_final": 4.0, "n_paths": 200},
+        "schedule": {"steps": 300},
+    },
+    "full": {
+        "weak_order": {"etas": [0.2, 0.1, 0.05, 0.025, 0.0125, 0.00625]},
+        "invariant": {"cells": 80, "t_final": 16.0, "n_paths": 20000},
+        "schedule": {"steps": 6000},
+    },
+}
+
+#: The parts of the command, for progress and for the report of a Ctrl-C.
+_STAGES = (
+    "the weak-order study",
+    "the invariant measure by FEM",
+    "the Monte-Carlo long run",
+    "the FDR2 schedule",
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument("--out", default="sde_output", help="output folder (default: sde_output)")
+    add_common_options(parser, out="sde_output")
+    add_size_options(
+        parser,
+        quick=f"small sizes, seconds: {describe_sizes(SIZES['quick'])}",
+        full=f"publication sizes, minutes: {describe_sizes(SIZES['full'])}",
+    )
 
 
 def _has_torch() -> bool:
@@ -157,30 +197,41 @@ def run(args: argparse.Namespace) -> int:
     from gan_pde.sde.quadratic import location_scale_wgan
     from gan_pde.sde.studies import exact_weak_orders
 
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    level = size_level(args)
+    if level != "default":
+        config = apply_sizes(config, SIZES[level])
+    out = output_folder(args.out)
     x, z = config.data.samples()
     wo = config.weak_order
     n_pairs = x.size * z.size
     if not 1 <= wo.batch_size <= n_pairs:
         msg = f"key 'batch_size' in [weak_order] must lie in [1, {n_pairs}]; got {wo.batch_size}"
         raise ConfigError(msg)
+    _invariant_game(config, x, z)  # its config errors before any work
     game = location_scale_wgan(x, z, weight_decay=wo.weight_decay)
-    try:
-        study = exact_weak_orders(
-            game, wo.gamma0, wo.etas, batch_size=wo.batch_size, t_final=wo.t_final
-        )
-    except InvalidInputError as err:
-        raise ConfigError(f"[weak_order]: {err}") from err
-    _plot_weak_orders(study, out / "weak_orders.png")
-    results: dict[str, Any] = {"config": config.to_dict(), "weak_order": study}
-    results["invariant"] = _invariant(config, x, z, out / "invariant.png")
-    written = ["weak_orders.png", "invariant.png"]
-    if config.schedule.steps > 0 and _has_torch():
-        results["schedule"] = _schedule(config, x, z, out / "schedule.png")
-        written.append("schedule.png")
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=_jsonable))
+    with Progress(0, unit="part", stages=_STAGES, quiet=args.quiet) as progress:
+        progress.stage(_STAGES[0])
+        try:
+            study = exact_weak_orders(
+                game, wo.gamma0, wo.etas, batch_size=wo.batch_size, t_final=wo.t_final
+            )
+        except InvalidInputError as err:
+            raise ConfigError(f"[weak_order]: {err}") from err
+        _plot_weak_orders(study, out / "weak_orders.png")
+        results: dict[str, Any] = {"size": level, "config": config.to_dict(), "weak_order": study}
+        progress.stage(_STAGES[1])
+        results["invariant"] = _invariant(config, x, z, out / "invariant.png", progress)
+        written = ["weak_orders.png", "invariant.png"]
+        if config.schedule.steps > 0 and _has_torch():
+            progress.stage(_STAGES[3])
+            results["schedule"] = _schedule(config, x, z, out / "schedule.png")
+            written.append("schedule.png")
+    write_results(out, results)
+    if args.json:
+        print_json(results)
+        return 0
     slopes = ", ".join(f"{k} {v:.2f}" for k, v in study["slopes"].items())
     inv = results["invariant"]
     fdr = inv.get("fdr", {})
@@ -190,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         else ""
     )
     print(
-        f"sde ({args.config or 'bundled sde.toml'}): weak-order slopes {slopes}; "
+        f"sde ({args.config or 'bundled sde.toml'}, {level} size): weak-order slopes {slopes}; "
         f"FEM invariant covariance error {inv['fem_covariance_error']:.2e}"
         + (f"; {fdr_text}" if fdr_text else "")
         + (
@@ -203,19 +254,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    msg = f"cannot write {type(value).__name__} to JSON"
-    raise TypeError(msg)
-
-
-def _invariant(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> dict[str, Any]:
-    from gan_pde.mesh import rectangle
-    from gan_pde.sde.fokker_planck import stationary_fokker_planck
-    from gan_pde.sde.quadratic import location_gan, moments_of
+def _invariant_game(config: SDEConfig, x: np.ndarray, z: np.ndarray) -> Any:
+    """The location GAN of ``[invariant]``; ConfigError for a bad batch or no invariant law."""
+    from gan_pde.sde.quadratic import location_gan
 
     inv = config.invariant
     if not 1 <= inv.batch_size <= x.size * z.size:
@@ -231,6 +272,19 @@ def _invariant(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> d
             "ALT-SDE is not dissipative and has no invariant measure (Theorem 4.1)"
         )
         raise ConfigError(msg)
+    return game
+
+
+def _invariant(
+    config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path, progress: Progress
+) -> dict[str, Any]:
+    """The invariant-measure study (its figure drawn into ``path``)."""
+    from gan_pde.mesh import rectangle
+    from gan_pde.sde.fokker_planck import stationary_fokker_planck
+    from gan_pde.sde.quadratic import moments_of
+
+    inv = config.invariant
+    game = _invariant_game(config, x, z)
     mean, cov = moments_of(game.stationary_moments("alt", eta=inv.eta, batch_size=inv.batch_size))
     b, a, div = game.fokker_planck_coefficients("alt", eta=inv.eta, batch_size=inv.batch_size)
     half = 6 * np.sqrt(np.diag(cov))
@@ -262,6 +316,7 @@ def _invariant(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> d
             return critic + 0.5 * lam * (theta[0] ** 2 - omega[0] ** 2)
 
         sde = GANSDE(loss, torch.as_tensor(x), torch.as_tensor(z), d_theta=1, d_omega=1)
+        progress.stage(_STAGES[2])
         run = long_run(
             sde,
             mean,
@@ -316,71 +371,27 @@ def _schedule(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> di
     }
 
 
-def _figure(**kwargs: Any) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(layout="constrained", **kwargs)
-
-
 def _plot_weak_orders(study: dict[str, Any], path: Path) -> None:
-    figure = _figure(figsize=(6, 4))
-    axes = figure.subplots()
-    for label, errors in study["errors"].items():
-        axes.loglog(
-            study["etas"], errors, "o-", label=f"{label}: slope {study['slopes'][label]:.2f}"
-        )
-    axes.set_xlabel("learning rate η")
-    axes.set_ylabel(r"$\max_t\,\max_f |E f(\mathrm{SGA}) - E f(\mathrm{SDE})|$")
-    axes.set_title("Weak errors, exact moments (location-scale WGAN)")
-    axes.legend(fontsize=8)
-    figure.savefig(path, dpi=110)
+    """Weak errors against η (:func:`gan_pde.plotting.plot_weak_orders`)."""
+    from gan_pde.plotting import figure_file, plot_weak_orders
+
+    with figure_file(path, figsize=(7.5, 4.0)) as fig:
+        plot_weak_orders(study, ax=fig.subplots())
 
 
 def _plot_invariant(fem: Any, mean: np.ndarray, cov: np.ndarray, samples: Any, path: Path) -> None:
-    from matplotlib.tri import Triangulation
+    """FEM invariant density, exact ellipse, long-run samples
+    (:func:`gan_pde.plotting.plot_invariant_density`)."""
+    from gan_pde.plotting import figure_file, plot_invariant_density
 
-    mesh = fem.basis.mesh
-    figure = _figure(figsize=(6, 5))
-    axes = figure.subplots()
-    tri = Triangulation(mesh.p[0], mesh.p[1], mesh.t.T)
-    filled = axes.tricontourf(tri, fem.values[: mesh.p.shape[1]], 20, cmap="viridis")
-    figure.colorbar(filled, ax=axes, label="FEM invariant density")
-    if samples is not None:
-        axes.plot(
-            samples[:400, 0],
-            samples[:400, 1],
-            ".",
-            color="w",
-            ms=2,
-            alpha=0.6,
-            label="SDE long run (400 paths)",
-        )
-    angle = np.linspace(0, 2 * np.pi, 200)
-    values, vectors = np.linalg.eigh(cov)
-    ellipse = mean[:, None] + 2 * vectors @ (
-        np.sqrt(values)[:, None] * np.stack([np.cos(angle), np.sin(angle)])
-    )
-    axes.plot(ellipse[0], ellipse[1], "r-", label="exact 2σ ellipse")
-    axes.set_xlabel("θ")
-    axes.set_ylabel("ω")
-    axes.legend(fontsize=8, loc="upper right")
-    axes.set_title("Invariant measure of the ALT-SDE (Theorem 4.1)")
-    figure.savefig(path, dpi=110)
+    with figure_file(path, figsize=(6.5, 5.6)) as fig:
+        plot_invariant_density(fem, mean, cov, samples, ax=fig.subplots())
 
 
 def _plot_schedule(scheduled: dict[str, Any], constant: dict[str, Any], path: Path) -> None:
-    figure = _figure(figsize=(7, 4))
-    left, right = figure.subplots(1, 2)
-    steps = np.arange(scheduled["lr"].size)
-    left.semilogy(steps, scheduled["lr"], label="FDR2 schedule")
-    left.semilogy(steps, constant["lr"], "--", label="constant")
-    left.set_xlabel("iteration")
-    left.set_ylabel("η")
-    left.legend(fontsize=8)
-    right.semilogy(steps, scheduled["grad_norm"], lw=0.6, label="FDR2 schedule")
-    right.semilogy(steps, constant["grad_norm"], lw=0.6, alpha=0.7, label="constant η")
-    right.set_xlabel("iteration")
-    right.set_ylabel(r"$\|\nabla\Phi\|$")
-    right.legend(fontsize=8)
-    figure.suptitle("Remark 4.3: FDR2 learning-rate schedule, (SML) on a tanh GAN")
-    figure.savefig(path, dpi=110)
+    """η and ‖∇Φ‖ against the iteration (:func:`gan_pde.plotting.plot_lr_schedule`)."""
+    from gan_pde.plotting import figure_file, plot_lr_schedule
+
+    with figure_file(path, figsize=(10.0, 4.0)) as fig:
+        plot_lr_schedule(scheduled, constant, fig=fig)
+        fig.suptitle("Remark 4.3: FDR2 learning-rate schedule, (SML) on a tanh GAN")

@@ -1,6 +1,6 @@
 """``gan-pde train``: train networks with a gan_pde.nn trainer from a config (needs torch).
 
-Writes ``run.npz`` (:meth:`gan_pde.nn.TrainingRun.save`), ``summary.json``, ``losses.png``
+Writes ``run.npz`` (:meth:`gan_pde.nn.TrainingRun.save`), ``results.json``, ``losses.png``
 and, for the JSD algorithms (``gan``, ``algorithm2``, ``particles``) on 1D data with
 ``[pde] overlay = true``, ``densities.png`` (histograms of the generated samples over the
 JSD-flow solution u(t) at the same times) and ``distance.png`` (W₁ to u(t) over time).
@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gan_pde.config import DensityConfig, option, parse_config, read_config_text
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    add_size_options,
+    apply_sizes,
+    check_device,
+    describe_sizes,
+    output_folder,
+    print_json,
+    set_interrupt_note,
+    size_level,
+    with_defaults,
+    write_results,
+)
+from gan_pde.config import DensityConfig, bad_value, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError
 
 NAME = "train"
@@ -62,6 +74,18 @@ class TrainingConfig:
     h: float = option("float", 1.0)
     critic_steps: int = option("int", 1)
 
+    def validate(self, key) -> None:
+        """ConfigError naming the key for a count < 1 or a rate, step or width <= 0."""
+        counts = ("discriminator_steps", "generator_steps", "batch_size", "n_data")
+        for name in (*counts, "n_particles", "width", "critic_steps"):
+            if getattr(self, name) < 1:
+                raise bad_value(key(name), getattr(self, name), "must be >= 1")
+        for name in ("epsilon", "lr_discriminator", "lr_generator", "lr", "h"):
+            if not getattr(self, name) > 0:
+                raise bad_value(key(name), getattr(self, name), "must be > 0")
+        if not self.hidden or any(width < 1 for width in self.hidden):
+            raise bad_value(key("hidden"), self.hidden, "layer widths must be >= 1, e.g. [32, 32]")
+
 
 @dataclass(frozen=True)
 class PDEConfig:
@@ -70,6 +94,11 @@ class PDEConfig:
     overlay: bool = option("bool", True)
     bounds: list = option("list[float]", factory=lambda: [-10.0, 10.0])
     cells: int = option("int", 400)
+
+    def validate(self, key) -> None:
+        """ConfigError naming ``[pde] cells`` when it is < 1."""
+        if self.cells < 1:
+            raise bad_value(key("cells"), self.cells, "must be >= 1 (cells of the JSD-flow mesh)")
 
 
 @dataclass(frozen=True)
@@ -119,11 +148,29 @@ def load_config(path: str | Path | None = None) -> TrainConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
-    parser.add_argument("--out", default="train_output", help="output folder")
+    add_common_options(parser, out="train_output")
     parser.add_argument(
         "--device", choices=("cpu", "cuda"), default=None, help="default: cuda if available"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_size_options(
+        parser,
+        quick=f"a few seconds: {describe_sizes(SIZES['quick'])}",
+        full=f"a longer run with more samples: {describe_sizes(SIZES['full'])}",
+    )
+
+
+#: What ``--quick`` and ``--full`` set (over the config's values).
+SIZES = {
+    "quick": {
+        "run": {"steps": 10, "snapshots": 6},
+        "training": {"n_particles": 250, "n_data": 5000, "batch_size": 128},
+        "pde": {"cells": 200},
+    },
+    "full": {
+        "run": {"steps": 200, "snapshots": 21},
+        "training": {"n_particles": 5000, "n_data": 100000},
+    },
+}
 
 
 def train_from_config(config: TrainConfig, *, device: Any, progress: Any = None) -> Any:
@@ -196,24 +243,34 @@ def train_from_config(config: TrainConfig, *, device: Any, progress: Any = None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    args = with_defaults(args, add_arguments)
     config = load_config(args.config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    disable = bool(args.quiet) or not sys.stderr.isatty()
-    with tqdm(total=config.run.steps, unit="step", disable=disable, file=sys.stderr) as bar:
+    level = size_level(args)
+    if level != "default":
+        config = apply_sizes(config, SIZES[level])
+    check_device(args.device)
+    out = output_folder(args.out)
+    set_interrupt_note(
+        lambda: "train keeps no checkpoint: running the command again starts from step 0"
+    )
+    with Progress(config.run.steps, unit="step", quiet=args.quiet) as bar:
 
         def progress(step: int, losses: dict[str, float]) -> None:
-            bar.update(step - bar.n)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+            bar.update(step, postfix=", ".join(f"{k}={v:.3g}" for k, v in losses.items()))
 
         result = train_from_config(config, device=args.device, progress=progress)
-    result.config["file"] = config.to_dict()
-    result.save(out / "run.npz")
-    figures = ["losses.png"]
-    _plot_losses(result, out / "losses.png")
+        bar.stage("writing run.npz and figures")
+        result.config["file"] = config.to_dict()
+        result.save(out / "run.npz")
+        figures = ["losses.png"]
+        _plot_losses(result, out / "losses.png")
+        target = config.target.build()
+        overlay = config.pde.overlay and config.run.algorithm in _JSD and target.dim == 1
+        if overlay:
+            bar.stage("the JSD flow under the samples")
+            w1 = _overlay(config, result, target, out)
     summary: dict[str, Any] = {
+        "size": level,
         "algorithm": result.algorithm,
         "device": result.device,
         "wall_time": result.wall_time,
@@ -221,53 +278,40 @@ def run(args: argparse.Namespace) -> int:
         "times": result.times.tolist(),
         "final_losses": {k: float(np.mean(v[..., -1])) for k, v in result.losses.items()},
     }
-    target = config.target.build()
-    if config.pde.overlay and config.run.algorithm in _JSD and target.dim == 1:
-        w1 = _overlay(config, result, target, out)
+    if overlay:
         summary["w1_to_pde"] = w1.tolist()
         figures += ["densities.png", "distance.png"]
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    summary["config"] = config.to_dict()
+    write_results(out, summary)
+    if args.json:
+        print_json(summary)
+        return 0
     source = args.config or "bundled train.toml"
     extra = (
-        f", W1 to the JSD flow at the end {summary['w1_to_pde'][-1]:.3g}"
+        f", W1 to the JSD flow at t = {result.times[-1]:g} (final step) "
+        f"{summary['w1_to_pde'][-1]:.3g}"
         if ("w1_to_pde" in summary)
         else ""
     )
     print(
-        f"train ({source}): {config.run.algorithm}, {config.run.steps} steps on "
+        f"train ({source}, {level} size): {config.run.algorithm}, {config.run.steps} steps on "
         f"{result.device} in {result.wall_time:.2f} s "
-        f"({summary['steps_per_second']:.1f} steps/s){extra}; wrote {out}/run.npz, "
-        f"summary.json, {', '.join(figures)}"
+        f"({summary['steps_per_second']:.1f} steps/s){extra}; wrote {out}/results.json, "
+        f"run.npz, {', '.join(figures)}"
     )
     return 0
 
 
 def _plot_losses(result: Any, path: Path) -> None:
-    import matplotlib
+    """Losses against the step (:func:`gan_pde.plotting.plot_losses`)."""
+    from gan_pde.plotting import figure_file, plot_losses
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    steps = np.arange(1, next(iter(result.losses.values())).shape[-1] + 1)
-    for name, values in result.losses.items():
-        mean = values if values.ndim == 1 else values.mean(axis=0)
-        ax.plot(steps, mean, label=name)
-    ax.set_xlabel("training step")
-    ax.legend()
-    ax.set_title(f"{result.algorithm}: losses" + (" (ensemble mean)" if result.runs else ""))
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure_file(path, figsize=(7.5, 4.0)) as fig:
+        plot_losses(result, ax=fig.subplots())
 
 
 def _overlay(config: TrainConfig, result: Any, target: Any, out: Path) -> np.ndarray:
     """JSD flow at the run's times; densities.png and distance.png; W₁ over time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from gan_pde.compare import distances_over_time
     from gan_pde.flows import JSDFlow
     from gan_pde.mesh import interval
@@ -280,33 +324,19 @@ def _overlay(config: TrainConfig, result: Any, target: Any, out: Path) -> np.nda
         t_final, t_final / max(4 * config.run.steps, 1), save_times=result.times
     )
     distances = distances_over_time(result, trajectory, metrics=("w1",))
-    samples = result.samples if result.runs is None else result.samples[0]
-    x = np.linspace(*config.pde.bounds, 800)[:, None]
-    shown = np.unique(np.linspace(0, result.times.size - 1, min(4, result.times.size)).round())
-    fig, axes = plt.subplots(1, shown.size, figsize=(3.6 * shown.size, 3.2), sharey=True)
-    for ax, k in zip(np.atleast_1d(axes), shown.astype(int), strict=True):
-        ax.fill_between(x[:, 0], target.pdf(x), color="0.85", label=r"$\rho_d$")
-        ax.hist(samples[k, :, 0], bins=60, density=True, alpha=0.6, label="samples")
-        ax.plot(x[:, 0], trajectory.densities[k].pdf(x), "k", label="u(t) (JSD flow)")
-        ax.set_title(f"t = {result.times[k]:g}")
-        ax.set_xlim(*config.pde.bounds)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "densities.png")
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(distances["times"], distances["w1"], "o-", label=result.algorithm)
-    if result.runs:
-        ax.fill_between(
-            distances["times"],
-            distances["w1"] - 2 * distances["w1_stderr"],
-            distances["w1"] + 2 * distances["w1_stderr"],
-            alpha=0.3,
-        )
-    ax.set_xlabel("t = kε")
-    ax.set_ylabel(r"$W_1$(samples, u(t))")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "distance.png")
-    plt.close(fig)
+    _plot_overlay(result, trajectory, target, tuple(config.pde.bounds), distances, out)
     return np.asarray(distances["w1"])
+
+
+def _plot_overlay(
+    result: Any, trajectory: Any, target: Any, bounds: tuple, distances: dict, out: Path
+) -> None:
+    """densities.png (:func:`gan_pde.plotting.plot_samples`) and distance.png
+    (:func:`gan_pde.plotting.plot_distances`)."""
+    from gan_pde.plotting import figure_file, plot_distances, plot_samples
+
+    panels = min(4, result.times.size)
+    with figure_file(out / "densities.png", figsize=(3.3 * panels + 2.2, 3.4)) as fig:
+        plot_samples(result, trajectory, target, bounds=bounds, fig=fig)
+    with figure_file(out / "distance.png", figsize=(7.5, 4.0)) as fig:
+        plot_distances(distances, label=result.algorithm, ax=fig.subplots())

@@ -9,6 +9,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gan_pde.commands._common import (
+    Progress,
+    add_common_options,
+    output_folder,
+    print_json,
+    say,
+    set_interrupt_note,
+    with_defaults,
+)
 from gan_pde.config import option, parse_config, read_config_text
 
 NAME = "verify"
@@ -35,9 +44,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled verify.toml)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
-        "--quick", action="store_true", help="small sizes: every check in under a minute"
+        "--quick",
+        action="store_true",
+        help="every check at small problem sizes (fewer cells, steps, samples): about half a "
+        "minute; a check registered only for larger sizes is left out and named",
     )
-    size.add_argument("--full", action="store_true", help="publication-size studies")
+    size.add_argument(
+        "--full",
+        action="store_true",
+        help="every check at publication problem sizes (minutes)",
+    )
     parser.add_argument(
         "--only",
         metavar="PATTERN",
@@ -45,8 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the checks whose name contains PATTERN or matches it as a shell pattern "
         "(case-insensitive; repeatable)",
     )
-    parser.add_argument(
-        "--out", metavar="DIR", default=None, help="report folder (default: report/)"
+    add_common_options(
+        parser,
+        out=None,
+        out_help="report folder: index.html, results.json, config.toml (default: report/, "
+        "or [verify] out)",
+        json_help="print results.json (the report's document) on stdout",
     )
     parser.add_argument(
         "--strict",
@@ -61,34 +81,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "deliberately wrong solvers; exit 1 unless every one of them fails the check "
         "(writes controls.json)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def left_out(level: str) -> dict[str, list[str]]:
+    """The checks that a run at ``level`` leaves out, by the level that includes them."""
+    from gan_pde.verify.registry import LEVELS, available_checks
+
+    rank = LEVELS.index(level)
+    missing: dict[str, list[str]] = {}
+    for spec in available_checks():
+        if LEVELS.index(spec.level) > rank:
+            missing.setdefault(spec.level, []).append(spec.name)
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from gan_pde.verify import Check, run_checks, select_checks, write_report
     from gan_pde.verify.report import summary_line
 
+    args = with_defaults(args, add_arguments)
     config = load_config(getattr(args, "config", None))
     level = "quick" if args.quick else "full" if args.full else config.level
     only = args.only or config.only or None
-    out = Path(args.out if args.out is not None else config.out)
+    out = output_folder(args.out if args.out is not None else config.out)
     if getattr(args, "controls", False):
         return _run_controls(args, level, only, out)
     selected = select_checks(level=level, only=only)
+    set_interrupt_note(
+        lambda: (
+            "no report was written (it is written once every check has run); "
+            "--only PATTERN runs a selection"
+        )
+    )
     start = time.perf_counter()
-    with tqdm(
-        total=len(selected),
-        desc="verify",
-        unit="check",
-        file=sys.stderr,
-        disable=args.quiet or not sys.stderr.isatty(),
-    ) as bar:
+    with Progress(len(selected), unit="check", quiet=args.quiet) as bar:
 
         def progress(check: Check) -> None:
-            bar.set_postfix_str(check.name)
-            bar.update(1)
+            bar.update(bar.n + 1, detail=check.name)
 
         checks = run_checks(level=level, only=only, progress=progress)
     seconds = time.perf_counter() - start
@@ -110,7 +139,21 @@ def run(args: argparse.Namespace) -> int:
                 "failing: " + "; ".join(failing) if failing else f"measured {check.measured!r}"
             )
             print(f"FAILED {check.name}: {reason}", file=sys.stderr)
-    print(f"{summary_line(checks)} in {seconds:.1f} s; report in {index}")
+    if args.json:
+        print_json(json.loads((out / "results.json").read_text(encoding="utf-8")))
+    else:
+        print(f"{summary_line(checks)} in {seconds:.1f} s; report in {index}")
+    missing = left_out(level)
+    if missing and not only:
+        say(
+            f"the {level} level leaves out "
+            + "; ".join(
+                f"{len(names)} {at}-level checks ({', '.join(names)})"
+                for at, names in missing.items()
+            )
+            + (": run without --quick (or with --full) for them" if level == "quick" else "")
+            + (": --full runs them" if level == "default" else "")
+        )
     if skipped:
         print(
             f"warning: {len(skipped)} checks did not run, so this report is incomplete"
@@ -122,25 +165,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_controls(args: argparse.Namespace, level: str, only: list | None, out: Path) -> int:
     """``--controls``: each check under each negative control; all must be detected."""
-    from tqdm import tqdm
-
     from gan_pde.verify.controls import ControlResult, controls_for, run_controls
     from gan_pde.verify.registry import select_checks
 
     selected = select_checks(level=level, only=only)
     total = sum(max(1, len(controls_for(spec.name))) for spec in selected)
     start = time.perf_counter()
-    with tqdm(
-        total=total,
-        desc="controls",
-        unit="run",
-        file=sys.stderr,
-        disable=args.quiet or not sys.stderr.isatty(),
-    ) as bar:
+    with Progress(total, unit="control run", quiet=args.quiet) as bar:
 
         def progress(result: ControlResult) -> None:
-            bar.set_postfix_str(result.check)
-            bar.update(1)
+            bar.update(bar.n + 1, detail=result.check)
 
         results = run_controls(level=level, only=only, progress=progress)
     seconds = time.perf_counter() - start
@@ -148,7 +182,10 @@ def _run_controls(args: argparse.Namespace, level: str, only: list | None, out: 
     for r in results:
         verdict = "detected" if r.detected else "NOT DETECTED"
         how = f" ({r.how}: {', '.join(r.failing)})" if r.failing else f" ({r.how})"
-        print(f"{verdict:12} {r.check}: {r.description}{how}")
+        # with --json, stdout carries only the JSON document
+        print(
+            f"{verdict:12} {r.check}: {r.description}{how}", file=sys.stderr if args.json else None
+        )
     records = [
         {
             "check": r.check,
@@ -160,10 +197,11 @@ def _run_controls(args: argparse.Namespace, level: str, only: list | None, out: 
         }
         for r in results
     ]
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "controls.json").write_text(
-        json.dumps({"level": level, "controls": records}, indent=2) + "\n"
-    )
+    document = {"level": level, "controls": records}
+    (out / "controls.json").write_text(json.dumps(document, indent=2) + "\n")
+    if args.json:
+        print_json(document)
+        return 1 if missed else 0
     print(
         f"{len(results) - len(missed)}/{len(results)} negative controls detected in "
         f"{seconds:.1f} s; wrote {out / 'controls.json'}"

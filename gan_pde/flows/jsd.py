@@ -44,7 +44,7 @@ import numpy as np
 import skfem
 from scipy.special import logsumexp, xlogy
 
-from gan_pde._arrays import as_positive
+from gan_pde._arrays import as_flag, as_positive
 from gan_pde.checkpoint import load_checkpoint, save_checkpoint
 from gan_pde.densities import MeshDensity
 from gan_pde.errors import (
@@ -89,7 +89,8 @@ class Trajectory:
     Attributes
     ----------
     times
-        Saved times, ascending, starting at 0.
+        Saved times, ascending, starting at 0 and ending at ``info["t_final"]`` (unless
+        the run was solved with ``save_final=False``).
     jsd, kl, l1
         :math:`\mathrm{JSD}(u, \rho_d)` (natural log), :math:`D_{KL}(u\|\rho_d)` and
         :math:`\|u - \rho_d\|_{L^1}` at the saved times, as integrals in
@@ -150,6 +151,23 @@ class Trajectory:
     substeps: np.ndarray | None = field(default=None, repr=False)
     log1p_v: list[np.ndarray] = field(default_factory=list, repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
+    def plot(self, kind: str = "divergences", *, ax: Any = None, target: Any = None) -> Any:
+        """Draw the trajectory (:func:`gan_pde.plotting.plot_trajectory`).
+
+        ``"divergences"``: JSD, KL and L¹ to ρ_d over time on ``ax``; ``"densities"``: u at
+        the saved times (over ``target`` ρ_d when given; 2D: one panel per time).
+
+        >>> traj.plot("densities", target=rho)  # doctest: +SKIP
+        """
+        from gan_pde.plotting import plot_trajectory
+
+        return plot_trajectory(self, kind, ax=ax, target=target)
 
 
 class JSDFlow:
@@ -476,6 +494,7 @@ class JSDFlow:
         dt: float,
         *,
         save_times: Sequence[float] | np.ndarray | None = None,
+        save_final: bool = True,
         scheme: str = "backward-euler",
         callback: Callable[[float, np.ndarray], None] | None = None,
         max_newton_iterations: int = 50,
@@ -496,8 +515,12 @@ class JSDFlow:
         dt
             Step, > 0 (any size: every step is unconditionally solvable).
         save_times
-            Times in [0, t_final] at which to observe the solution (0 is always included).
-            Default: every step.
+            Times in [0, t_final] at which to observe the solution (0 is always included,
+            and so is ``t_final`` unless ``save_final=False``).  Default: every step.
+        save_final
+            Also save the final state, at ``t_final`` (default).  False saves only the
+            ``save_times`` (and 0): the run still steps to ``t_final``, but a trajectory
+            whose last save time lies before ``t_final`` then ends there.
         scheme
             ``"backward-euler"`` (order 1, the product formula (13); keeps the maximum
             principle, L¹ contraction, JSD decrease), ``"tr-bdf2"`` (order 2, L-stable;
@@ -527,7 +550,7 @@ class JSDFlow:
         ------
         InvalidInputError
             For non-positive or non-finite ``t_final``/``dt``, save times outside
-            [0, t_final] or NaN, an unknown scheme.
+            [0, t_final] or NaN, an unknown scheme, a ``save_final`` that is not a bool.
         NotConvergedError
             If Newton fails; the message names the step, its times and the residual.
         IncompatibleCheckpointError
@@ -542,6 +565,8 @@ class JSDFlow:
         >>> traj = flow.solve(10.0, 0.5, save_times=[0.0, 2.5, 10.0], scheme="tr-bdf2")
         >>> traj.times.tolist(), bool(np.all(np.diff(traj.jsd) < 0))
         ([0.0, 2.5, 10.0], True)
+        >>> flow.solve(10.0, 0.5, save_times=[0.0, 2.5]).times.tolist()  # t_final is saved
+        [0.0, 2.5, 10.0]
         """
         t_final = as_positive(t_final, "t_final")
         dt = as_positive(dt, "dt")
@@ -557,7 +582,7 @@ class JSDFlow:
         if not (isinstance(checkpoint_interval, Real) and checkpoint_interval >= 0):
             msg = f"checkpoint_interval must be a non-negative number; got {checkpoint_interval!r}"
             raise InvalidInputError(msg)
-        grid, saved = _time_grid(t_final, dt, save_times)
+        grid, saved = _time_grid(t_final, dt, save_times, save_final=save_final)
         op = self.operator
         start = time.perf_counter()
 
@@ -662,6 +687,7 @@ class JSDFlow:
             "t_final": t_final,
             "dt": dt,
             "scheme": scheme,
+            "save_final": save_final,
             "n_steps": int(grid.size - 1),
             "newton_iterations_total": int(iterations.sum()),
             "newton_residual_max": float(residuals.max(initial=0.0)),
@@ -756,9 +782,15 @@ def _jsd_density(v: np.ndarray) -> np.ndarray:
 
 
 def _time_grid(
-    t_final: float, dt: float, save_times: Sequence[float] | np.ndarray | None
+    t_final: float,
+    dt: float,
+    save_times: Sequence[float] | np.ndarray | None,
+    *,
+    save_final: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Step end points (the dt grid merged with the save times) and the saved mask."""
+    """Step end points (the dt grid merged with the save times) and the saved mask
+    (0 always saved, ``t_final`` too unless ``save_final`` is False)."""
+    save_final = as_flag(save_final, "save_final")
     n = math.ceil(t_final / dt - _MERGE_RTOL)
     grid = np.minimum(np.arange(n + 1) * dt, t_final)
     grid[-1] = t_final
@@ -774,9 +806,12 @@ def _time_grid(
         raise InvalidInputError(msg)
     outside = wanted[(wanted < 0.0) | (wanted > t_final)]
     if outside.size:
-        msg = f"save_times must lie in [0, t_final = {t_final:g}]; got {outside.tolist()}"
+        msg = (
+            f"save_times must lie in [0, t_final = {t_final:g}]; got {outside.tolist()}: "
+            "drop them or raise t_final"
+        )
         raise InvalidInputError(msg)
-    wanted = np.union1d(wanted, [0.0])
+    wanted = np.union1d(wanted, [0.0, t_final] if save_final else [0.0])
     # a grid point within _MERGE_RTOL·dt of a save time is replaced by it
     near = np.abs(grid[:, None] - wanted[None, :]).min(axis=1) <= _MERGE_RTOL * dt
     times = np.union1d(grid[~near | (grid == 0.0) | (grid == t_final)], wanted)

@@ -170,6 +170,7 @@ def _jsd_plan(
     n_data: int,
     n_eval: int,
     save_steps: Sequence[int] | int | None,
+    save_final: bool,
     seed: int,
     data_seed: int | None,
     device: Any,
@@ -180,7 +181,7 @@ def _jsd_plan(
     dev = select_device(device)
     dtype = torch.float64
     steps = positive_int(steps, "steps")
-    grid = save_grid(steps, save_steps)
+    grid = save_grid(steps, save_steps, save_final=save_final)
     n_d = positive_int(discriminator_steps, "discriminator_steps", allow_zero=True)
     n_g = positive_int(generator_steps, "generator_steps")
     lr_d = finite_float(lr_discriminator, "lr_discriminator", positive=True)
@@ -369,7 +370,11 @@ _COMMON_DOC = """
         Size of the drawn data set; number of fixed latent samples whose images are saved
         (the number of particles for :func:`train_particles`).
     save_steps
-        Steps to snapshot: a list, or a count of equispaced ones (default 11).
+        Steps to snapshot: a list in [0, steps], or a count of equispaced ones, 0 and
+        ``steps`` included (default 11).
+    save_final
+        Also snapshot the last step, ``steps`` (default): a list that ends earlier gets it
+        added.  False snapshots only the listed steps (the old behaviour).
     seed, data_seed
         Seed of the initialisation and batches; seed of the data set and of the saved
         latent samples (default ``seed``; an ensemble shares it across runs).
@@ -399,6 +404,7 @@ def train_gan(
     n_data: int = 10_000,
     n_eval: int = 2000,
     save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
     seed: int = 0,
     data_seed: int | None = None,
     device: Any = None,
@@ -466,6 +472,7 @@ def train_gan(
         n_data=n_data,
         n_eval=n_eval,
         save_steps=save_steps,
+        save_final=save_final,
         seed=seed,
         data_seed=data_seed,
         device=device,
@@ -493,6 +500,7 @@ def train_algorithm2(
     n_data: int = 10_000,
     n_eval: int = 2000,
     save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
     seed: int = 0,
     data_seed: int | None = None,
     device: Any = None,
@@ -554,6 +562,7 @@ def train_algorithm2(
         n_data=n_data,
         n_eval=n_eval,
         save_steps=save_steps,
+        save_final=save_final,
         seed=seed,
         data_seed=data_seed,
         device=device,
@@ -577,6 +586,7 @@ def train_particles(
     optimizer: str = "sgd",
     n_data: int = 10_000,
     save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
     seed: int = 0,
     data_seed: int | None = None,
     device: Any = None,
@@ -641,6 +651,7 @@ def train_particles(
         n_data=n_data,
         n_eval=n_particles,
         save_steps=save_steps,
+        save_final=save_final,
         seed=seed,
         data_seed=data_seed,
         device=device,

@@ -74,6 +74,7 @@ def train_lsgan(
     n_data: int = 2000,
     n_eval: int = 2000,
     save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
     seed: int = 0,
     data_seed: int | None = None,
     device: Any = None,
@@ -109,8 +110,10 @@ def train_lsgan(
         :class:`~gan_pde.nn.networks.ParticleGenerator` over the n data points (latent
         ``"data"``, z = the index) κ = n turns the 1/n of the mean into the
         :math:`L^2(\mu_n)` velocity field of (6).
-    steps, batch_size, n_data, n_eval, save_steps, seed, data_seed, device, runs, progress
+    steps, batch_size, n_data, n_eval, save_steps, save_final
         As in :func:`gan_pde.nn.train_gan` (``batch_size=None``: full batch).
+    seed, data_seed, device, runs, progress
+        As in :func:`gan_pde.nn.train_gan`.
 
     Returns
     -------
@@ -130,7 +133,7 @@ def train_lsgan(
     dev = select_device(device)
     dtype = torch.float64
     steps = positive_int(steps, "steps")
-    grid = save_grid(steps, save_steps)
+    grid = save_grid(steps, save_steps, save_final=save_final)
     count = 1 if runs is None else positive_int(runs, "runs")
     a = _setting(alpha, "alpha", count, nonneg=True)
     b = _setting(beta, "beta", count)

@@ -63,6 +63,11 @@ class TrainingRun:
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
     @property
     def runs(self) -> int | None:
         """Number of ensemble members, or None for a single run."""
@@ -72,6 +77,19 @@ class TrainingRun:
         if self.samples is not None and self.samples.ndim == 4 and self.samples.shape[1] == n:
             return int(self.samples.shape[0])
         return None
+
+    def plot(self, kind: str = "losses", *, ax: Any = None, **options: Any) -> Any:
+        """Draw the run (:func:`gan_pde.plotting.plot_training_run`).
+
+        ``"losses"``: the losses against the step on ``ax``; ``"samples"``: histograms of
+        1D samples at up to four saved times on the Axes sequence ``ax`` (``options``:
+        ``trajectory``, ``target``, ``bounds`` of :func:`gan_pde.plotting.plot_samples`).
+
+        >>> run.plot(ax=ax)  # doctest: +SKIP
+        """
+        from gan_pde.plotting import plot_training_run
+
+        return plot_training_run(self, kind, ax=ax, **options)
 
     def member(self, r: int) -> TrainingRun:
         """Run ``r`` of an ensemble as a single :class:`TrainingRun`."""

@@ -70,6 +70,7 @@ def train_wgan(
     n_data: int = 10_000,
     n_eval: int = 2000,
     save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
     seed: int = 0,
     data_seed: int | None = None,
     device: Any = None,
@@ -103,7 +104,7 @@ def train_wgan(
         Components that do not train, from ``"G/a"``, ``"G/b"``, ``"G/c"`` (α, β, γ),
         ``"D/a"``, ``"D/b"``, ``"D/c"``: their gradient is set to 0 (the frozen axes of
         :class:`gan_pde.meanfield.WGANMeanField`).
-    n_data, n_eval, save_steps, seed, data_seed, device, runs, progress
+    n_data, n_eval, save_steps, save_final, seed, data_seed, device, runs, progress
         As in :func:`gan_pde.nn.train_gan`.
 
     Returns
@@ -125,7 +126,7 @@ def train_wgan(
     dev = select_device(device)
     dtype = torch.float64
     steps = positive_int(steps, "steps")
-    grid = save_grid(steps, save_steps)
+    grid = save_grid(steps, save_steps, save_final=save_final)
     n = positive_int(width, "width")
     m_critic = n if critic_width is None else positive_int(critic_width, "critic_width")
     n_c = positive_int(critic_steps, "critic_steps")

@@ -872,6 +872,11 @@ class LGANTrajectory:
     tau: float
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        return short_repr(self)
+
     @property
     def norm(self) -> np.ndarray:
         r"""The energy norm :math:`\sqrt{\|u\|_\mu^2 + \|v\|_\mu^2}`, non-increasing for the

@@ -109,6 +109,12 @@ class Spectrum:
     residuals: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from gan_pde._repr import short_repr
+
+        shown = ("eigenvalues", "element", "method", "basis", "residuals")
+        return short_repr(self, [(k, getattr(self, k)) for k in shown])
+
     @property
     def poincare_constant(self) -> float:
         r"""The Poincaré constant :math:`\xi_{\min}`: the smallest non-zero eigenvalue (15)."""
@@ -138,6 +144,19 @@ class Spectrum:
             msg = f"eigenfunction index i={i} is out of range 0..{self.eigenvalues.size - 1}"
             raise InvalidInputError(msg)
         return FEMFunction(self.basis, self.eigenvectors[:, i])
+
+    def plot(self, ax: Any = None, *, modes: int | None = None, density: Density | None = None):
+        """Draw the first eigenfunctions (:func:`gan_pde.plotting.plot_eigenfunctions`).
+
+        1D: ``modes`` (default 3) curves over the shaded density on ``ax``; 2D: one panel
+        with a colorbar per eigenfunction (a single ``ax`` draws :math:`w_1`).  Returns the
+        Axes (2D: the array of panels); ``ax.figure.savefig("w.pdf")`` writes any format.
+
+        >>> spec.plot(ax=ax)  # doctest: +SKIP
+        """
+        from gan_pde.plotting import plot_eigenfunctions
+
+        return plot_eigenfunctions(self, density, modes=modes, ax=ax)
 
 
 #: Cells where ln ρ varies by more than this over their quadrature points are
