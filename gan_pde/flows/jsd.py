@@ -625,8 +625,15 @@ class JSDFlow:
             elapsed_before = float(state["seconds"])
             op._linear_solver.restore(state)
             logger.info("resuming the JSD flow from %s at step %d", checkpoint, first)
+        else:
+            # a fresh run starts without the factorisation an earlier solve left behind:
+            # reusing it changes the refinement sweeps, so two solves of one flow differed
+            # at 1e-14 (and a resume could not reproduce a run that followed another)
+            op._linear_solver.restore({"lu_indptr": np.empty(0, dtype=np.int64)})
 
-        def write_checkpoint(n_done: int) -> None:
+        def write_checkpoint(
+            n_done: int, solver_state: dict[str, np.ndarray] | None = None
+        ) -> None:
             arrays = {key: np.array(values) for key, values in records.items()}
             save_checkpoint(
                 checkpoint,
@@ -642,7 +649,7 @@ class JSDFlow:
                     "substeps": substeps,
                     "snapshots": np.stack(snapshots),
                     "seconds": elapsed_before + time.perf_counter() - start,
-                    **op._linear_solver.state(),
+                    **(op._linear_solver.state() if solver_state is None else solver_state),
                     **arrays,
                 },
             )
@@ -656,23 +663,41 @@ class JSDFlow:
         if first == 0:
             observe(v)
         last_write = time.perf_counter()
-        for n in range(first, grid.size - 1):
-            t0, t1 = float(grid[n]), float(grid[n + 1])
-            v, s, record = self._adaptive_step(v, s, t0, t1, n + 1, scheme, max_newton_iterations)
-            grad_v += record["grad_v_integral"]
-            iterations[n] = record["iterations"]
-            residuals[n] = record["residual"]
-            substeps[n] = record["substeps"]
-            logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, iterations[n])
-            if saved[n + 1]:
-                observe(v)
-            if callback is not None:
-                callback(t1, self._state_to_v(v))
-            if checkpoint is not None and (
-                n + 2 == grid.size or time.perf_counter() - last_write >= checkpoint_interval
-            ):
-                write_checkpoint(n + 1)
-                last_write = time.perf_counter()
+        # Ctrl-C: the steps done since the last checkpoint are not lost.  The state of step
+        # ``done`` (v, s, the records and the linear solver's factorised matrix, kept by
+        # reference at the end of each step) is consistent while a step is being computed,
+        # which is where an interrupt almost always lands; one that lands in a step's
+        # bookkeeping writes nothing new (the last checkpoint stays valid).
+        done, written, solver_state, in_step = first, first, op._linear_solver.state(), False
+        try:
+            for n in range(first, grid.size - 1):
+                t0, t1 = float(grid[n]), float(grid[n + 1])
+                in_step = True
+                v_next, s_next, record = self._adaptive_step(
+                    v, s, t0, t1, n + 1, scheme, max_newton_iterations
+                )
+                in_step = False
+                v, s = v_next, s_next
+                grad_v += record["grad_v_integral"]
+                iterations[n] = record["iterations"]
+                residuals[n] = record["residual"]
+                substeps[n] = record["substeps"]
+                logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, iterations[n])
+                if saved[n + 1]:
+                    observe(v)
+                if callback is not None:
+                    callback(t1, self._state_to_v(v))
+                done, solver_state = n + 1, op._linear_solver.state()
+                if checkpoint is not None and (
+                    n + 2 == grid.size or time.perf_counter() - last_write >= checkpoint_interval
+                ):
+                    write_checkpoint(n + 1)
+                    written, last_write = n + 1, time.perf_counter()
+        except KeyboardInterrupt:
+            if checkpoint is not None and in_step and done > written:
+                write_checkpoint(done, solver_state)
+                logger.info("interrupted: checkpoint of step %d written to %s", done, checkpoint)
+            raise
 
         seconds = elapsed_before + time.perf_counter() - start
         logger.info(
