@@ -139,6 +139,12 @@ def _check(value: Any, expected: str) -> bool:
         return isinstance(value, list) and all(_check(v, "list[list[float]]") for v in value)
     if expected == "float|list[float]|list[list[float]]":
         return any(_check(value, t) for t in ("float", "list[float]", "list[list[float]]"))
+    if expected == "float|list[float]":
+        return any(_check(value, t) for t in ("float", "list[float]"))
+    if expected == "float|list[list[float]]":
+        return any(_check(value, t) for t in ("float", "list[list[float]]"))
+    if expected == "list[float]|list[list[float]]":
+        return any(_check(value, t) for t in ("list[float]", "list[list[float]]"))
     raise AssertionError(expected)
 
 
@@ -228,6 +234,13 @@ def _check_covariance(key: str, cov: list, dim: int) -> None:
     """A symmetric positive definite ``dim x dim`` matrix, else ConfigError naming ``key``."""
     import numpy as np
 
+    if not _check(cov, "list[list[float]]"):
+        raise bad_value(
+            key,
+            cov,
+            f"must be a {dim} x {dim} matrix (a list of rows), or a number s² for s² times "
+            "the identity",
+        )
     if len(cov) != dim or any(len(row) != dim for row in cov):
         raise bad_value(
             key,
@@ -254,17 +267,33 @@ class DensityConfig:
     """``[density]``: a Gaussian, a Gaussian mixture or a uniform box density."""
 
     kind: str = option("str", choices=("gaussian", "mixture", "uniform"))
-    mean: list = option("list[float]", None)
-    cov: list = option("list[list[float]]", None)
-    means: list = option("list[list[float]]", None)
+    mean: list = option("float|list[float]", None)
+    cov: list = option("float|list[list[float]]", None)
+    means: list = option("list[float]|list[list[float]]", None)
     stds: list = option("list[float]", None)
     covs: list = option("list[list[list[float]]]", None)
     weights: list = option("list[float]", None)
     lower: list = option("list[float]", None)
     upper: list = option("list[float]", None)
 
+    def _short_forms(self) -> None:
+        """The 1-D short forms, as in Python (``Gaussian(mean=0.0, cov=1.0)``): ``mean`` a
+        number, ``cov`` a number (the variance s²: s² times the identity, as scipy reads it; a
+        flat list stays an error, it is too often a list of standard deviations), ``means`` a
+        flat list of numbers (one 1-D component each); stored in the nested form."""
+        if _is_number(self.mean):
+            object.__setattr__(self, "mean", [float(self.mean)])
+        if self.cov is not None and self.mean is not None:
+            dim = len(self.mean)
+            if _is_number(self.cov):
+                eye = [[float(self.cov) if i == j else 0.0 for j in range(dim)] for i in range(dim)]
+                object.__setattr__(self, "cov", eye)
+        if self.means is not None and _check(self.means, "list[float]") and self.means:
+            object.__setattr__(self, "means", [[float(m)] for m in self.means])
+
     def validate(self, key) -> None:
         """ConfigError naming the key for missing, mis-sized or out-of-range parameters."""
+        self._short_forms()
         # a KDE table ([initial] of jsd-flow) draws its samples from the density of `source`
         kind = getattr(self, "source", None) if self.kind == "kde" else self.kind
         if kind == "gaussian":

@@ -12,6 +12,7 @@ import importlib
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,3 +328,30 @@ def test_import_gan_pde_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["True", "True"]
+
+
+def test_config_files_take_the_1d_short_forms_too(tmp_path):
+    # issue 21: the short forms of Python (flat means, scalar mean and cov) work in a TOML
+    # config as well, and build the same densities as the nested forms
+    import numpy as np
+
+    from gan_pde.commands.jsd_flow import load_config
+    from gan_pde.errors import ConfigError
+
+    bundled = (Path(gp.__file__).parent / "data" / "jsd_flow.toml").read_text()
+    short = (
+        bundled.replace("means = [[-2.0], [2.0]]", "means = [-2.0, 2.0]")
+        .replace("mean = [0.0]", "mean = 0.0")
+        .replace("cov = [[1.0]]", "cov = 1.0")
+    )
+    assert short != bundled
+    (tmp_path / "nested.toml").write_text(bundled)
+    (tmp_path / "short.toml").write_text(short)
+    nested, flat = load_config(tmp_path / "nested.toml"), load_config(tmp_path / "short.toml")
+    x = np.linspace(-6.0, 6.0, 41)[:, None]
+    for part in ("target", "initial"):
+        a, b = getattr(nested, part).build(), getattr(flat, part).build()
+        assert np.array_equal(a.log_pdf(x), b.log_pdf(x)), part
+    (tmp_path / "bad.toml").write_text(short.replace("cov = 1.0", "cov = [1.0, 2.0]"))
+    with pytest.raises(ConfigError, match=r"cov.*not standard deviations"):
+        load_config(tmp_path / "bad.toml")
