@@ -161,12 +161,29 @@ def load_checkpoint(
         raise IncompatibleCheckpointError(msg)
     expected = _plain(fingerprint)
     stored = meta.get("fingerprint", {})
-    for key in sorted(set(expected) | set(stored)):
-        if expected.get(key) != stored.get(key):
-            msg = (
-                f"{path} was written by a different run: {key!r} is {stored.get(key)!r} in "
-                f"the checkpoint and {expected.get(key)!r} now; remove the checkpoint or "
-                "run with the original parameters"
+    differing = [k for k in sorted(set(expected) | set(stored)) if expected.get(k) != stored.get(k)]
+    # name a parameter the user set (a number, a name) before an array known by its digest
+    differing.sort(key=lambda k: _is_digest(expected.get(k)) or _is_digest(stored.get(k)))
+    if differing:
+        key = differing[0]
+        if _is_digest(expected.get(key)) or _is_digest(stored.get(key)):
+            what = (
+                f"the array {key!r} (compared by its SHA-256 digest) differs between the "
+                "checkpoint and this run"
             )
-            raise IncompatibleCheckpointError(msg)
+        else:
+            what = f"{key!r} is {stored.get(key)!r} in the checkpoint and {expected.get(key)!r} now"
+        others = f" (also: {', '.join(map(repr, differing[1:]))})" if len(differing) > 1 else ""
+        msg = (
+            f"{path} was written by a different run: {what}{others}; remove the checkpoint "
+            "or run with the original parameters"
+        )
+        raise IncompatibleCheckpointError(msg)
     return arrays
+
+
+def _is_digest(value: Any) -> bool:
+    """Whether a fingerprint value is an array's digest (64 hexadecimal characters)."""
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )

@@ -162,3 +162,18 @@ def test_two_solves_of_one_flow_are_bit_identical():
     flow = _flow()
     first, second = flow.solve(1.0, 0.02), flow.solve(1.0, 0.02)
     assert np.array_equal(np.stack(first.v), np.stack(second.v))
+
+
+def test_a_mismatch_names_a_user_parameter_before_an_array_digest(tmp_path):
+    # issue 21: "'grid' is 'a3f...' in the checkpoint" told a user nothing
+    path = tmp_path / "c.npz"
+    grid = np.linspace(0.0, 1.0, 11)
+    save_checkpoint(path, kind="demo", fingerprint={"a_grid": grid, "dt": 0.1}, state={})
+    with pytest.raises(
+        IncompatibleCheckpointError,
+        match=r"'dt' is 0.1 in the checkpoint and "
+        r"0.2 now \(also: 'a_grid'\)",
+    ):
+        load_checkpoint(path, kind="demo", fingerprint={"a_grid": grid[:6], "dt": 0.2})
+    with pytest.raises(IncompatibleCheckpointError, match=r"the array 'a_grid' \(compared by"):
+        load_checkpoint(path, kind="demo", fingerprint={"a_grid": grid[:6], "dt": 0.1})
