@@ -66,6 +66,22 @@ def as_flag(value: object, name: str) -> bool:
     return bool(value)
 
 
+def save_times_in(save_times: object, t_final: float) -> np.ndarray:
+    """Sorted save times, InvalidInputError unless real, finite and inside [0, t_final]."""
+    try:
+        times = np.sort(np.atleast_1d(np.asarray(save_times, dtype=float)).ravel())
+    except (TypeError, ValueError) as exc:
+        msg = f"save_times must be real numbers; got {save_times!r}"
+        raise InvalidInputError(msg) from exc
+    if times.size == 0 or not np.all(np.isfinite(times)) or times[0] < 0 or times[-1] > t_final:
+        msg = (
+            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
+            f"{times.tolist()}: drop the others or raise t_final"
+        )
+        raise InvalidInputError(msg)
+    return times
+
+
 def with_final_time(times: np.ndarray, t_final: float, save_final: bool) -> np.ndarray:
     """Sorted save times in [0, t_final] with ``t_final`` appended when ``save_final``.
 

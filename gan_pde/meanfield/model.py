@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int, with_final_time
+from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in, with_final_time
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.meanfield.transport import (
     BoxGrid,
@@ -541,21 +541,9 @@ class WGANMeanField:
             raise InvalidInputError(msg)
         if dt is not None:
             dt = as_positive(dt, "dt")
-        try:
-            times = (
-                np.linspace(0.0, t_final, 11)
-                if save_times is None
-                else np.sort(np.asarray(save_times, dtype=float).ravel())
-            )
-        except (TypeError, ValueError) as exc:
-            msg = f"save_times must be real numbers; got {save_times!r}"
-            raise InvalidInputError(msg) from exc
-        if times.size == 0 or times[0] < 0 or times[-1] > t_final or not np.all(np.isfinite(times)):
-            msg = (
-                f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
-                f"{times.tolist()}: drop the others or raise t_final"
-            )
-            raise InvalidInputError(msg)
+        times = save_times_in(
+            np.linspace(0.0, t_final, 11) if save_times is None else save_times, t_final
+        )
         times = with_final_time(times, t_final, as_flag(save_final, "save_final"))
         z_eval = np.linspace(-3.0, 3.0, 101) if z_eval is None else np.asarray(z_eval, dtype=float)
         x_eval = np.linspace(-3.0, 3.0, 101) if x_eval is None else np.asarray(x_eval, dtype=float)

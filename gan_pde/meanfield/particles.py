@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int
+from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in
 from gan_pde.errors import InvalidInputError
 from gan_pde.meanfield.model import WGANMeanField, sigmoid
 from gan_pde.meanfield.transport import BoxGrid
@@ -157,21 +157,7 @@ def simulate_particles(
         batch = as_positive_int(batch, "batch")
     dt = h / n
     steps = int(np.ceil(t_final / dt - 1e-9))
-    try:
-        times = (
-            np.array([0.0, t_final])
-            if save_times is None
-            else np.sort(np.asarray(save_times, dtype=float).ravel())
-        )
-    except (TypeError, ValueError) as exc:
-        msg = f"save_times must be real numbers; got {save_times!r}"
-        raise InvalidInputError(msg) from exc
-    if times.size == 0 or times[0] < 0 or times[-1] > t_final or not np.all(np.isfinite(times)):
-        msg = (
-            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
-            f"{times.tolist()}: drop the others or raise t_final"
-        )
-        raise InvalidInputError(msg)
+    times = save_times_in([0.0, t_final] if save_times is None else save_times, t_final)
     # t_final itself is the last step (t_final is rounded up to whole steps)
     save_steps = np.where(times == t_final, steps, np.round(times / dt)).astype(int)
     if as_flag(save_final, "save_final") and save_steps[-1] != steps:

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int, with_final_time
+from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in, with_final_time
 from gan_pde.errors import InvalidInputError, NotConvergedError
 from gan_pde.meanfield.transport import BoxGrid, as_law, transport_rates
 
@@ -67,22 +67,6 @@ ATOL = 1e-12
 _START_OFFSET = 1e-12
 #: Velocities below this (relative to max(1, |f|)) count as tangential at a wall: no pin.
 _TANGENTIAL = 1e-12
-
-
-def _as_times(save_times: Any, t_final: float) -> np.ndarray:
-    """Sorted save times, InvalidInputError unless finite and inside [0, t_final]."""
-    try:
-        times = np.sort(np.atleast_1d(np.asarray(save_times, dtype=float)).ravel())
-    except (TypeError, ValueError) as exc:
-        msg = f"save_times must be real numbers; got {save_times!r}"
-        raise InvalidInputError(msg) from exc
-    if times.size == 0 or not np.all(np.isfinite(times)) or times[0] < 0 or times[-1] > t_final:
-        msg = (
-            f"save_times must be finite and lie in [0, t_final = {t_final:g}]; got "
-            f"{times.tolist()}: drop the others or raise t_final"
-        )
-        raise InvalidInputError(msg)
-    return times
 
 
 def logistic_cdf(g: np.ndarray | float) -> np.ndarray | float:
@@ -668,7 +652,7 @@ class ToyMeanField:
             t_final,
             mark=self._concentration,
             max_step=0.25,
-            t_eval=None if save_times is None else _as_times(save_times, t_final),
+            t_eval=None if save_times is None else save_times_in(save_times, t_final),
         )
         t, y = path.t, path.y
         if save_times is not None:
@@ -739,7 +723,7 @@ class ToyMeanField:
         """
         grid = BoxGrid(lower=(-1.0,), upper=(1.0,), cells=(as_positive_int(cells, "cells"),))
         t_final = as_positive(t_final, "t_final")
-        times = _as_times([0.0, t_final] if save_times is None else save_times, t_final)
+        times = save_times_in([0.0, t_final] if save_times is None else save_times, t_final)
         times = with_final_time(times, t_final, as_flag(save_final, "save_final"))
         cfl = as_positive(cfl, "cfl")
         if cfl > 1.0:
