@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli import SMALL
 from tqdm import tqdm
 
 import gan_pde as gp
@@ -27,21 +28,8 @@ from gan_pde.cli import main
 from gan_pde.commands import COMMANDS, _common
 from gan_pde.commands._common import Progress, bar_format
 
-SPECTRUM = """
-[density]
-kind = "gaussian"
-mean = [0.0]
-cov = [[0.25]]
-
-[domain]
-kind = "interval"
-bounds = [[-6.0, 6.0]]
-cells = [240]
-
-[solver]
-k = 4
-element = "P2"
-"""
+# the small spectrum config of test_cli (N(0, 0.25), 240 P2 cells, k = 4)
+SPECTRUM = SMALL
 
 FLOW = """
 [target]

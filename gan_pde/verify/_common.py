@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from typing import Any
 
 PAPER_000 = "000_001297c5b8e8fac9.txt"
@@ -24,3 +26,17 @@ def _new_figure(**kwargs: Any) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(6.0, 3.6), layout="constrained", **kwargs)
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread while a check runs (its small tensors only lose to thread
+    start-up; timings comparable, results reproducible); the caller's count restored."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

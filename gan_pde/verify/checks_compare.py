@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde.verify._common import PAPER_004, _new_figure, _png
+from gan_pde.verify._common import PAPER_004, _new_figure, _png, one_torch_thread
 from gan_pde.verify.controls import control, patch
 from gan_pde.verify.registry import Criterion, Outcome, register
 
@@ -101,7 +101,6 @@ def poincare_vs_fem(size: str) -> Outcome:
        roundings, for the quotient's two means (and, for the standard error, times the
        terms' max/std).
     """
-    import torch
     from scipy import stats
 
     from gan_pde.nn.poincare import _mixture, estimate_poincare_constant, fem_mixture_poincare
@@ -114,10 +113,8 @@ def poincare_vs_fem(size: str) -> Outcome:
     c_net = 2.0 * (sum(hidden) + len(hidden) + 1)
     # one statistical test per case: 99.73 % two-sided for the family (Bonferroni)
     z = float(stats.norm.ppf(1.0 - 0.0027 / (2.0 * len(cases))))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     rows, curves, criteria = [], [], []
-    try:
+    with one_torch_thread():
         for dim, separation in cases:
             # P2 FEM on two meshes: 1D O(h^4) (1200/2400 cells, the sparse eigensolver),
             # 2D (20/40 cells per axis) observed order >= 2 (measured 2.4):
@@ -188,8 +185,6 @@ def poincare_vs_fem(size: str) -> Outcome:
                     "as the quotient, times max|term| / std(terms) of the std",
                 ),
             ]
-    finally:
-        torch.set_num_threads(threads)
     figure = _new_figure()
     ax = figure.subplots()
     for label, curve in curves:

@@ -24,33 +24,24 @@ they are skipped with the install hint.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from gan_pde.verify._common import PAPER_001, PAPER_002, PAPER_004, _new_figure, _png
+from gan_pde.verify._common import (
+    PAPER_001,
+    PAPER_002,
+    PAPER_004,
+    _new_figure,
+    _png,
+    one_torch_thread,
+)
 from gan_pde.verify.controls import control, patch
 from gan_pde.verify.registry import Criterion, Outcome, register
 
 #: Unit round-off of float64.
 _U = float(np.finfo(float).eps) / 2.0
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """torch on one thread while a check runs (timings comparable, results reproducible);
-    the caller's thread count is restored afterwards."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _sigmoid(s: np.ndarray) -> np.ndarray:
@@ -199,7 +190,7 @@ def gradient_identity_check(size: str) -> Outcome:
     c_mlp += summation
     closed, networks = 0.0, 0.0
     scales = []
-    with _one_thread():
+    with one_torch_thread():
         for dim, latent in cases:
             gen = make_generator(10 * dim + latent)
             z = torch.randn(m, latent, generator=gen, dtype=torch.float64)
@@ -334,7 +325,7 @@ def particles_are_euler(size: str) -> Outcome:
     rho_d = gp.Gaussian(mean=[target[0]], cov=[[target[1] ** 2]])
     rho_0 = gp.Gaussian(mean=[start[0]], cov=[[start[1] ** 2]])
     x0 = rho_0.sample(n, rng=np.random.default_rng(0))
-    with _one_thread():
+    with one_torch_thread():
         run = train_particles(
             rho_d,
             x0,
@@ -450,7 +441,7 @@ def gan_equals_algorithm2(size: str) -> Outcome:
         save_steps=list(range(steps + 1)),
     )
     quadratic = {"abc": np.array([-0.21, 0.43, -0.17])}
-    with _one_thread():
+    with one_torch_thread():
         trained = dict(discriminator_steps=2, optimizer="adam", lr_discriminator=0.01, **common)
         gan = train_gan(
             target,
@@ -727,7 +718,7 @@ def lsgan_ranking(size: str) -> Outcome:
         "quick": (100, 8, 0.03, 3.0, 1e-5),
         "default": (200, 12, 0.02, 6.0, 1e-5),
     }.get(size, (400, 16, 0.01, 10.0, 1e-5))
-    with _one_thread():
+    with one_torch_thread():
         result = lsgan_comparison(
             3.0,
             n_data=n_data,
@@ -989,7 +980,7 @@ def wgan_mean_field(size: str) -> Outcome:
     }.get(size, ((50, 100, 200, 400, 800, 1600, 3200), 32, 400, 8.0, 800))
     layer = 0.025
     fine, coarse = _default_wgan_model(320), _default_wgan_model(160)
-    with _one_thread():
+    with one_torch_thread():
         early = wgan_comparison(
             fine, widths=widths, t_final=1.0, saves=3, device="cpu", runs=runs, n_data=10**6
         )

@@ -25,15 +25,13 @@ solvers) are registered next to each check.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from gan_pde.verify import _reference_sde as ref
-from gan_pde.verify._common import PAPER_000, _new_figure, _png
+from gan_pde.verify._common import PAPER_000, _new_figure, _png, one_torch_thread
 from gan_pde.verify.controls import control, patch
 from gan_pde.verify.registry import Criterion, Outcome, register
 
@@ -52,19 +50,6 @@ def _z_bound(tests: int, *, sided: int = 2) -> float:
     from statistics import NormalDist
 
     return float(NormalDist().inv_cdf(1.0 - ALPHA / (sided * tests)))
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    """torch on one thread (its small tensors only lose to thread start-up), then restored."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _wrap_result(target: str, change: Any) -> Any:
@@ -327,7 +312,7 @@ def b1_hvp(size: str) -> Outcome:
     hidden = {"quick": 4, "default": 16, "full": 32}[size]
     points = {"quick": 2, "default": 3, "full": 4}[size]
     eta = 0.37
-    with _single_thread():
+    with one_torch_thread():
         generator = torch.Generator().manual_seed(0)
         sde = mlp_gan(
             torch.randn(6, 2, generator=generator, dtype=torch.float64),
@@ -585,14 +570,14 @@ def fdr_exact(size: str) -> Outcome:
     )
 
 
+def _without_curvature(out: dict) -> dict:
+    """FDR terms whose ALT FDR1 right side lost the −(η/2)E[g·∇²Φ g] curvature term."""
+    return {**out, "fdr1_rhs_alt": out["fdr1_rhs_sml"]}
+
+
 @control("sde.fdr_exact", "ALT FDR1 right side without the −(η/2)E[g·∇²Φ g] curvature term")
 def _fdr_no_curvature() -> Any:
-    def change(out: dict) -> dict:
-        out = dict(out)
-        out["fdr1_rhs_alt"] = out["fdr1_rhs_sml"]
-        return out
-
-    return _wrap_result("gan_pde.sde.quadratic.QuadraticGame.fdr_expectations", change)
+    return _wrap_result("gan_pde.sde.quadratic.QuadraticGame.fdr_expectations", _without_curvature)
 
 
 @control("sde.fdr_exact", "ALT-SDE correction ηb1 of QuadraticGame scaled by 1 + 1e-3")
@@ -946,7 +931,7 @@ def invariant_fem_nonlinear(size: str) -> Outcome:
     fem_cells = {"quick": [16, 32], "default": [32, 64], "full": [64, 128]}[size]
     fv_cells = {"quick": 32, "default": 64, "full": 128}[size]
     eta, batch = _TANH["eta"], _TANH["batch"]
-    with _single_thread():
+    with one_torch_thread():
         sde, model, start = _tanh_gan_sde()
         b, a, div = sde.fokker_planck_coefficients("alt", eta=eta, batch_size=batch)
         points = start + 0.2 * np.random.default_rng(5).normal(size=(16, 2))
@@ -1075,7 +1060,7 @@ def fdr_monte_carlo(size: str) -> Outcome:
     fv_cells = {"quick": 32, "default": 64, "full": 128}[size]
     eta, batch = _TANH["eta"], _TANH["batch"]
     comparisons: list[tuple[str, float, float, float, float]] = []
-    with _single_thread():
+    with one_torch_thread():
         sde, model, start = _tanh_gan_sde()
         for seed, kind in ((101, "alt"), (202, "sml")):
             run = long_run(
@@ -1183,12 +1168,7 @@ def fdr_monte_carlo(size: str) -> Outcome:
 
 @control("sde.fdr_monte_carlo", "ALT FDR1 right side without the −(η/2)E[g·∇²Φ g] term")
 def _fdr_mc_no_curvature() -> Any:
-    def change(out: dict) -> dict:
-        out = dict(out)
-        out["fdr1_rhs_alt"] = out["fdr1_rhs_sml"]
-        return out
-
-    return _wrap_result("gan_pde.sde.coefficients.GANSDE.fdr_terms", change)
+    return _wrap_result("gan_pde.sde.coefficients.GANSDE.fdr_terms", _without_curvature)
 
 
 @control("sde.fdr_monte_carlo", "SDE noise η/B → η/(B + 1) in the simulation")
@@ -1253,7 +1233,7 @@ def weak_order_monte_carlo(size: str) -> Outcome:
         ("SML~SML-SDE", "sml", "sml", 1.0),
         ("ALT~SML-SDE", "alt", "sml", 1.0),
     )
-    with _single_thread():
+    with one_torch_thread():
         sde = GANSDE(
             functools.partial(tanh_gan_loss, weight_decay=0.1),
             torch.as_tensor(x),
