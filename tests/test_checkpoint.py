@@ -106,7 +106,7 @@ def test_sigkill_at_a_random_point_then_resume(tmp_path):
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert not (out / "trajectory.npz").exists()
     with np.load(checkpoint, allow_pickle=False) as data:  # the step the kill left behind
-        done = int(data["step"])
+        done = int(data["__step"])  # the engine's step counter
     assert 0 < done < 500
     subprocess.run([*command, "--quiet", "--resume"], env=env, check=True, capture_output=True)
     resumed = gp.io.load_trajectory(out / "trajectory.npz")
@@ -148,7 +148,7 @@ def test_ctrl_c_inside_a_step_writes_a_checkpoint_and_the_resume_is_bit_identica
         flow.solve(1.0, 0.02, scheme=scheme, checkpoint=path, checkpoint_interval=3600.0)
     monkeypatch.setattr(JSDFlow, "_adaptive_step", original)
     with np.load(path, allow_pickle=False) as data:
-        assert int(data["step"]) == 22
+        assert int(data["__step"]) == 22
     resumed = flow.solve(1.0, 0.02, scheme=scheme, checkpoint=path, resume=True)
     assert resumed.info["resumed_from_step"] == 22
     assert np.array_equal(np.stack(resumed.v), np.stack(reference.v))

@@ -175,12 +175,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checkpoint_position(path: Path, solver: FlowSolverConfig) -> tuple[float, int, int] | None:
     """``(t, step, steps)`` of the checkpoint at ``path`` (None if it cannot be read)."""
-    from gan_pde.flows.jsd import _time_grid
+    from gan_pde.engine import time_grid
 
     try:
         with np.load(path, allow_pickle=False) as data:
-            step = int(data["step"])
-        grid, _ = _time_grid(solver.t_final, solver.dt, solver.save_times)
+            step = int(data["__step"])
+        grid, _ = time_grid(solver.t_final, solver.dt, solver.save_times)
     except Exception:  # noqa: BLE001 - only for messages; the solver checks the file itself
         return None
     return float(grid[min(step, grid.size - 1)]), step, grid.size - 1

@@ -32,7 +32,8 @@ BFGS otherwise); every solve is checked on its optimality residual
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,11 +44,13 @@ from numpy.typing import ArrayLike
 
 from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.dual.games import EuclideanGame, as_state
+from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError, NotConvergedError
 
 __all__ = [
     "SCHEMES",
     "DualPath",
+    "DualStepper",
     "dual_flow",
     "fitted_order",
     "log_growth_rate",
@@ -85,7 +88,8 @@ class DualPath:
     inner_iterations
         ``(n,)`` iterations of the inner solver per step (0 for explicit steps).
     info
-        Game name and solver settings.
+        Game name and solver settings; for :func:`simulate` also the engine's
+        ``n_steps``, ``seconds``, ``resumed_from_step`` and ``stop_reason``.
     """
 
     times: np.ndarray
@@ -291,6 +295,74 @@ def _check_tau(tau: object) -> float:
     return as_positive(tau, "tau")
 
 
+class DualStepper(Stepper):
+    r"""One step of a scheme of :data:`SCHEMES` for :func:`gan_pde.engine.run` (what
+    :func:`simulate` drives).
+
+    The state is ``{"x": x_k, "y": y_k}``; a step is one step of length :attr:`tau` (the
+    engine's ``dt`` is that τ up to the round-off of the grid kτ, and the scheme uses τ
+    itself, so every step is the same map); its record is the inner solver's iteration
+    count (``inner_iterations``, 0 for explicit steps).
+
+    Parameters
+    ----------
+    game, x0, y0, tau, scheme, tol
+        As in :func:`simulate` (validated there).
+    """
+
+    kind = "dual_scheme"
+
+    def __init__(
+        self,
+        game: EuclideanGame,
+        x0: np.ndarray,
+        y0: np.ndarray,
+        *,
+        tau: float,
+        scheme: str,
+        tol: float,
+    ) -> None:
+        self.game, self.x0, self.y0 = game, x0, y0
+        self.tau, self.scheme, self.tol = tau, scheme, tol
+
+    def fingerprint(self) -> dict[str, Any]:
+        bilinear = self.game.bilinear
+        return {
+            "game": self.game.name,
+            "dim_x": self.game.dim_x,
+            "dim_y": self.game.dim_y,
+            "bilinear": [] if bilinear is None else list(bilinear),
+            "x0": self.x0,
+            "y0": self.y0,
+            "tau": self.tau,
+            "scheme": self.scheme,
+            "tol": self.tol,
+        }
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {"x": self.x0.copy(), "y": self.y0.copy()}
+
+    def step(
+        self, state: dict[str, np.ndarray], t: float, dt: float
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        game, tau, x, y = self.game, self.tau, state["x"], state["y"]
+        iterations = 0
+        if self.scheme == "implicit":
+            x, y, iterations = _implicit_step(game, x, y, tau, self.tol)
+        elif self.scheme == "alternating":
+            x = x - tau * game.gradient_x(x, y)
+            y = y - tau * game.gradient_y(x, y)
+        elif self.scheme == "simultaneous":
+            x, y = x - tau * game.gradient_x(x, y), y - tau * game.gradient_y(x, y)
+        else:
+            z, iterations = _joint_implicit_step(game, np.concatenate([x, y]), tau, self.tol)
+            x, y = z[: game.dim_x], z[game.dim_x :]
+        return {"x": x, "y": y}, {"inner_iterations": iterations}
+
+    def observe(self, state: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
+        return {"x": state["x"], "y": state["y"]}
+
+
 def simulate(
     game: EuclideanGame,
     x0: ArrayLike,
@@ -300,8 +372,16 @@ def simulate(
     n_steps: int,
     scheme: str = "implicit",
     tol: float = 1e-12,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> DualPath:
     r"""Run ``n_steps`` steps of one of :data:`SCHEMES` from :math:`(x_0, y_0)`.
+
+    The steps are driven by :func:`gan_pde.engine.run` (:class:`DualStepper`) on the
+    grid :math:`k\tau`, every step saved.
 
     Parameters
     ----------
@@ -318,10 +398,34 @@ def simulate(
         ``"joint-implicit"``.
     tol
         Optimality residual accepted in the inner solves (see :func:`proximal_step`).
+    checkpoint
+        File to which the run's state is written atomically every ``checkpoint_interval``
+        seconds and/or ``checkpoint_steps`` steps and after the last step
+        (:class:`gan_pde.engine.CheckpointTracker`).  None: no checkpoints.
+    checkpoint_interval, checkpoint_steps
+        Seconds of wall time (None: by steps only) and steps (None: by time only) between
+        checkpoints.
+    resume
+        Continue from ``checkpoint`` if it exists, bit-identically to an uninterrupted run;
+        a checkpoint of another game name, start, τ, scheme or step count is refused.  The
+        losses themselves are callables and cannot be compared: resume with the same game.
+    trackers
+        More :class:`gan_pde.engine.Tracker` objects; they see ``{"x": x, "y": y}``.
 
     Returns
     -------
     DualPath
+
+    Raises
+    ------
+    InvalidInputError
+        For a game that is not an :class:`EuclideanGame`, a non-positive τ, ``n_steps`` or
+        ``tol``, an unknown scheme, states of the wrong size, ``resume=True`` without
+        ``checkpoint``.
+    NotConvergedError
+        When an inner solve misses ``tol``.
+    IncompatibleCheckpointError
+        If ``resume`` finds a damaged checkpoint or one of another run.
 
     Examples
     --------
@@ -343,32 +447,26 @@ def simulate(
         raise InvalidInputError(msg)
     x = as_state(x0, "x0", game.dim_x)
     y = as_state(y0, "y0", game.dim_y)
-    xs = np.empty((n_steps + 1, game.dim_x))
-    ys = np.empty((n_steps + 1, game.dim_y))
-    iterations = np.zeros(n_steps, dtype=int)
-    xs[0], ys[0] = x, y
-    dx = game.dim_x
-    for k in range(n_steps):
-        if scheme == "implicit":
-            x, y, iterations[k] = _implicit_step(game, x, y, tau, tol)
-        elif scheme == "alternating":
-            x = x - tau * game.gradient_x(x, y)
-            y = y - tau * game.gradient_y(x, y)
-        elif scheme == "simultaneous":
-            x, y = x - tau * game.gradient_x(x, y), y - tau * game.gradient_y(x, y)
-        else:
-            z, iterations[k] = _joint_implicit_step(game, np.concatenate([x, y]), tau, tol)
-            x, y = z[:dx], z[dx:]
-        xs[k + 1], ys[k + 1] = x, y
+    stepper = DualStepper(game, x, y, tau=tau, scheme=scheme, tol=tol)
+    trackers = standard_trackers(
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
+    times = tau * np.arange(n_steps + 1)
+    grid = (times, np.ones(times.size, dtype=bool))
+    result = run(stepper, grid=grid, trackers=trackers, resume=resume)
     logger.debug("%s: %d %s steps of tau=%g", game.name, n_steps, scheme, tau)
     return DualPath(
-        times=tau * np.arange(n_steps + 1),
-        x=xs,
-        y=ys,
+        times=result.times,
+        x=result.observations["x"],
+        y=result.observations["y"],
         scheme=scheme,
         tau=tau,
-        inner_iterations=iterations,
-        info={"game": game.name, "tol": tol},
+        inner_iterations=result.records["inner_iterations"].astype(int),
+        info={"game": game.name, "tol": tol, **result.info},
     )
 
 

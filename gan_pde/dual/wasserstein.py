@@ -36,6 +36,8 @@ caused by too large a step (Section 3, see :func:`collapse_study`).
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,11 +45,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 
 __all__ = [
     "CollapseStudy",
     "ParticleGame",
+    "ParticleGameStepper",
     "ParticlePath",
     "bimodal_target",
     "collapse_study",
@@ -125,7 +129,8 @@ class ParticlePath:
         ``(n,)`` :math:`\\max_x(-\\ell''_{y_{k+1}}(x))` over the particles' reach at each
         generator step (the proximal map is one-to-one while τ·curvature < 1).
     info
-        Settings.
+        Settings, and the engine's ``n_steps``, ``seconds``, ``resumed_from_step`` and
+        ``stop_reason``.
     """
 
     times: np.ndarray
@@ -311,8 +316,16 @@ class ParticleGame:
         tau: float,
         n_steps: int,
         scheme: str = "implicit",
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_interval: float | None = 30.0,
+        checkpoint_steps: int | None = None,
+        resume: bool = False,
+        trackers: Sequence[Tracker] = (),
     ) -> ParticlePath:
         """Run the implicit scheme (8)–(9) (JKO generator steps) or the explicit one (1).
+
+        The steps are driven by :func:`gan_pde.engine.run` (:class:`ParticleGameStepper`)
+        on the grid kτ, every step saved.
 
         Parameters
         ----------
@@ -324,6 +337,32 @@ class ParticleGame:
             Step τ > 0 and number of steps.
         scheme
             ``"implicit"`` or ``"alternating"``.
+        checkpoint, checkpoint_interval, checkpoint_steps
+            File to which the run's state is written atomically every
+            ``checkpoint_interval`` seconds (None: by steps only) and/or
+            ``checkpoint_steps`` steps (None: by time only), and after the last step.
+        resume
+            Continue from ``checkpoint`` if it exists, bit-identically to an
+            uninterrupted run; a checkpoint of another game, start, τ, scheme or step
+            count is refused.
+        trackers
+            More :class:`gan_pde.engine.Tracker` objects; they see ``{"x": atoms, "y":
+            coefficients}``.
+
+        Returns
+        -------
+        ParticlePath
+
+        Raises
+        ------
+        InvalidInputError
+            For a non-positive τ or ``n_steps``, an unknown scheme, atoms or coefficients
+            that are not finite or of the wrong size, ``resume=True`` without
+            ``checkpoint``.
+        NumericalBreakdownError
+            When the explicit scheme blows up (the step is named).
+        NotConvergedError
+            When a JKO step's Newton refinement fails.
         """
         tau = as_positive(tau, "tau")
         n_steps = as_positive_int(n_steps, "n_steps")
@@ -335,37 +374,96 @@ class ParticleGame:
         if y.shape != (self.n_features,) or not np.all(np.isfinite(y)):
             msg = f"y0 must be {self.n_features} finite coefficients; got {y.tolist()}"
             raise InvalidInputError(msg)
-        xs = np.empty((n_steps + 1, x.size))
-        ys = np.empty((n_steps + 1, y.size))
-        curvature = np.empty(n_steps)
-        xs[0], ys[0] = x, y
-        lam = self.weight_decay
-        for k in range(n_steps):
-            gap = self.discriminator_gap(x)
-            if scheme == "implicit":
-                y = (y + tau * gap) / (1.0 + tau * lam)
-            else:
-                y = y + tau * (gap - lam * y)
-            probe = self._scan_grid(x, y, tau)
-            curvature[k] = 0.0 if probe is None else float(np.max(-(self.features(probe, 2) @ y)))
-            if scheme == "implicit":
-                x = np.sort(self.proximal_map(x, y, tau))
-            else:
-                x = np.sort(x - tau * (self.features(x, 1) @ y))
-            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-                msg = f"the particle dual flow blew up at step {k + 1} with tau={tau:g}"
-                raise NumericalBreakdownError(msg)
-            xs[k + 1], ys[k + 1] = x, y
+        stepper = ParticleGameStepper(self, x, y, tau=tau, scheme=scheme)
+        trackers = standard_trackers(
+            checkpoint=checkpoint,
+            checkpoint_interval=checkpoint_interval,
+            checkpoint_steps=checkpoint_steps,
+            resume=resume,
+            trackers=trackers,
+        )
+        times = tau * np.arange(n_steps + 1)
+        grid = (times, np.ones(times.size, dtype=bool))
+        result = run(stepper, grid=grid, trackers=trackers, resume=resume)
         logger.debug("particle dual flow: %d %s steps of tau=%g", n_steps, scheme, tau)
         return ParticlePath(
-            times=tau * np.arange(n_steps + 1),
-            particles=xs,
-            y=ys,
+            times=result.times,
+            particles=result.observations["x"],
+            y=result.observations["y"],
             scheme=scheme,
             tau=tau,
-            curvature=curvature,
-            info={"n_particles": x.size, "n_features": y.size, "weight_decay": lam},
+            curvature=result.records["curvature"],
+            info={
+                "n_particles": x.size,
+                "n_features": y.size,
+                "weight_decay": self.weight_decay,
+                **result.info,
+            },
         )
+
+
+class ParticleGameStepper(Stepper):
+    """One step of :meth:`ParticleGame.simulate` for :func:`gan_pde.engine.run`.
+
+    The state is ``{"x": sorted atoms, "y": coefficients}``; a step of length τ (the
+    stepper's own, see :class:`~gan_pde.dual.schemes.DualStepper`) moves the
+    discriminator first, then the generator; its record is the ``curvature``
+    :math:`\\max_x(-\\ell''_{y_{k+1}}(x))` over the particles' reach.
+
+    Parameters
+    ----------
+    game, particles, y0, tau, scheme
+        As in :meth:`ParticleGame.simulate` (validated there).
+    """
+
+    kind = "particle_dual_flow"
+
+    def __init__(
+        self, game: ParticleGame, particles: np.ndarray, y0: np.ndarray, *, tau: float, scheme: str
+    ) -> None:
+        self.game, self.particles, self.y0 = game, particles, y0
+        self.tau, self.scheme = tau, scheme
+
+    def fingerprint(self) -> dict[str, Any]:
+        game = self.game
+        return {
+            "target": game.target,
+            "centers": game.centers,
+            "width": game.width,
+            "linear": bool(game.linear),
+            "weight_decay": game.weight_decay,
+            "particles": self.particles,
+            "y0": self.y0,
+            "tau": self.tau,
+            "scheme": self.scheme,
+        }
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {"x": self.particles.copy(), "y": self.y0.copy()}
+
+    def step(
+        self, state: dict[str, np.ndarray], t: float, dt: float
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        game, tau, x, y = self.game, self.tau, state["x"], state["y"]
+        gap = game.discriminator_gap(x)
+        if self.scheme == "implicit":
+            y = (y + tau * gap) / (1.0 + tau * game.weight_decay)
+        else:
+            y = y + tau * (gap - game.weight_decay * y)
+        probe = game._scan_grid(x, y, tau)
+        curvature = 0.0 if probe is None else float(np.max(-(game.features(probe, 2) @ y)))
+        if self.scheme == "implicit":
+            x = np.sort(game.proximal_map(x, y, tau))
+        else:
+            x = np.sort(x - tau * (game.features(x, 1) @ y))
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            number = round(t / tau) + 1
+            msg = f"the particle dual flow blew up at step {number} with tau={tau:g}"
+            raise NumericalBreakdownError(msg)
+        return {"x": x, "y": y}, {"curvature": curvature}
+
+    def observe(self, state: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
+        return {"x": state["x"], "y": state["y"]}
 
 
 @dataclass(frozen=True)

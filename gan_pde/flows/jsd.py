@@ -32,21 +32,19 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import skfem
 from scipy.special import logsumexp, xlogy
 
-from gan_pde._arrays import as_flag, as_positive
-from gan_pde.checkpoint import load_checkpoint, save_checkpoint
+from gan_pde._arrays import as_flag, as_positive, as_positive_int
 from gan_pde.densities import MeshDensity
+from gan_pde.engine import EngineResult, Stepper, Tracker, run, standard_trackers, time_grid
 from gan_pde.errors import (
     InvalidDensityError,
     InvalidInputError,
@@ -63,7 +61,7 @@ from gan_pde.provenance import versions
 if TYPE_CHECKING:
     from gan_pde.densities import Density
 
-__all__ = ["JSDFlow", "Trajectory"]
+__all__ = ["JSDFlow", "JSDStepper", "Trajectory"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +76,6 @@ _LOG_LARGE = 30.0
 _MAX_HALVINGS = 10
 #: ... but from the start of the step only down to 2^-4 of it (see _adaptive_step).
 _MAX_HALVINGS_AT_START = 4
-#: Save times closer than this fraction of dt to a grid time replace that grid time.
-_MERGE_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,9 @@ class Trajectory:
         exceeds the double range (then ``v`` holds +inf there, ``v_max`` is +inf, and
         :attr:`JSDFlow.log_beta` gives β).
     info
-        Parameters, sizes, timings, β and versions.
+        Parameters, sizes, β, Newton totals, the engine's ``n_steps``, ``seconds`` (wall
+        time, resumed sessions included), ``resumed_from_step`` and ``stop_reason``, and
+        ``versions``.
     """
 
     times: np.ndarray
@@ -499,14 +497,17 @@ class JSDFlow:
         callback: Callable[[float, np.ndarray], None] | None = None,
         max_newton_iterations: int = 50,
         checkpoint: str | os.PathLike[str] | None = None,
-        checkpoint_interval: float = 30.0,
+        checkpoint_interval: float | None = 30.0,
+        checkpoint_steps: int | None = None,
         resume: bool = False,
+        trackers: Sequence[Tracker] = (),
     ) -> Trajectory:
         r"""Integrate the flow from t = 0 to ``t_final``.
 
         Steps of size ``dt`` on the grid :math:`k\,\Delta t`; a save time off the grid
         shortens the step that crosses it so that the solution lands exactly on it, and
-        the last step ends at ``t_final``.
+        the last step ends at ``t_final`` (:func:`gan_pde.engine.time_grid`).  The time
+        loop is :func:`gan_pde.engine.run` driving a :class:`JSDStepper`.
 
         Parameters
         ----------
@@ -531,26 +532,38 @@ class JSDFlow:
         max_newton_iterations
             Newton iteration limit per resolvent.
         checkpoint
-            File to which the state of the run (step, v, Newton guess, observations) is
-            written atomically (:mod:`gan_pde.checkpoint`) every ``checkpoint_interval``
-            seconds of wall time and after the last step.  None: no checkpoints.
+            File to which the state of the run (step, v, Newton guess, the linear solver's
+            factorised matrix, observations) is written atomically
+            (:class:`gan_pde.engine.CheckpointTracker`) every ``checkpoint_interval``
+            seconds of wall time and/or every ``checkpoint_steps`` steps, after the last
+            step, and on a Ctrl-C inside a step.  None: no checkpoints.
         checkpoint_interval
-            Seconds of wall time between checkpoints (0: after every step).
+            Seconds of wall time between checkpoints (0: after every step; None: by steps
+            only).
+        checkpoint_steps
+            Steps between checkpoints (None: by wall time only).
         resume
             Continue from ``checkpoint`` if it exists (a missing file starts from t = 0).
             The resumed run takes the same steps from the same state, so its result is
             bit-identical to an uninterrupted run's; a checkpoint written with another
-            mesh, densities, step, scheme or save times is refused.
+            mesh, densities, step, scheme or save times is refused, and so is one written
+            before the stepping engine (issue 20).
+        trackers
+            More :class:`gan_pde.engine.Tracker` objects observing the run (invariants,
+            a file of the save times, a stopping rule); they see v (:meth:`JSDStepper.view`).
 
         Returns
         -------
         Trajectory
+            ``info`` holds the parameters, β, the engine's ``n_steps``, ``seconds``,
+            ``resumed_from_step`` and ``stop_reason``, and ``versions``.
 
         Raises
         ------
         InvalidInputError
             For non-positive or non-finite ``t_final``/``dt``, save times outside
-            [0, t_final] or NaN, an unknown scheme, a ``save_final`` that is not a bool.
+            [0, t_final] or NaN, an unknown scheme, a ``save_final`` that is not a bool,
+            ``resume=True`` without ``checkpoint``.
         NotConvergedError
             If Newton fails; the message names the step, its times and the residual.
         IncompatibleCheckpointError
@@ -568,171 +581,25 @@ class JSDFlow:
         >>> flow.solve(10.0, 0.5, save_times=[0.0, 2.5]).times.tolist()  # t_final is saved
         [0.0, 2.5, 10.0]
         """
-        t_final = as_positive(t_final, "t_final")
-        dt = as_positive(dt, "dt")
-        if scheme not in SCHEMES:
-            msg = f"scheme={scheme!r} is not one of {SCHEMES}"
-            raise InvalidInputError(msg)
-        if isinstance(max_newton_iterations, bool) or not isinstance(max_newton_iterations, int):
-            msg = f"max_newton_iterations must be a positive int; got {max_newton_iterations!r}"
-            raise InvalidInputError(msg)
-        if checkpoint is None and resume:
-            msg = "resume=True needs a checkpoint file (checkpoint=PATH)"
-            raise InvalidInputError(msg)
-        if not (isinstance(checkpoint_interval, Real) and checkpoint_interval >= 0):
-            msg = f"checkpoint_interval must be a non-negative number; got {checkpoint_interval!r}"
-            raise InvalidInputError(msg)
-        grid, saved = _time_grid(t_final, dt, save_times, save_final=save_final)
-        op = self.operator
-        start = time.perf_counter()
-
-        records: dict[str, list[float]] = {key: [] for key in _SCALARS}
-        snapshots: list[np.ndarray] = []
-        v = self._z0.copy()  # the operator's state: v itself unless a log scale is set
-        s = None
-        grad_v = 0.0
-        iterations = np.zeros(grid.size - 1, dtype=np.int64)
-        residuals = np.zeros(grid.size - 1)
-        substeps = np.ones(grid.size - 1, dtype=np.int64)
-        first = 0
-        elapsed_before = 0.0
-        fingerprint = {
-            "t_final": t_final,
-            "dt": dt,
-            "mesh": [op.mesh.p, op.mesh.t],
-            "element": op.element,
-            "lumped": bool(op.lumped),
-            "log_target": op.log_target_at_dofs,
-            "v0": self._z0,
-            "log_scale": np.zeros(0) if op.log_scale is None else op.log_scale,
-            "grid": grid,
-            "saved": saved,
-            "scheme": scheme,
-            "max_newton_iterations": max_newton_iterations,
-        }
-        if resume and Path(checkpoint).exists():
-            state = load_checkpoint(checkpoint, kind="jsd_flow", fingerprint=fingerprint)
-            first = int(state["step"])
-            v = state["v"].copy()
-            s = state["s"].copy() if state["s"].size else None
-            grad_v = float(state["grad_v"])
-            iterations[:first] = state["iterations"][:first]
-            residuals[:first] = state["residuals"][:first]
-            substeps[:first] = state["substeps"][:first]
-            snapshots = list(state["snapshots"])
-            for key in _SCALARS:
-                records[key] = state[key].tolist()
-            elapsed_before = float(state["seconds"])
-            op._linear_solver.restore(state)
-            logger.info("resuming the JSD flow from %s at step %d", checkpoint, first)
-        else:
-            # a fresh run starts without the factorisation an earlier solve left behind:
-            # reusing it changes the refinement sweeps, so two solves of one flow differed
-            # at 1e-14 (and a resume could not reproduce a run that followed another)
-            op._linear_solver.restore({"lu_indptr": np.empty(0, dtype=np.int64)})
-
-        def write_checkpoint(
-            n_done: int, solver_state: dict[str, np.ndarray] | None = None
-        ) -> None:
-            arrays = {key: np.array(values) for key, values in records.items()}
-            save_checkpoint(
-                checkpoint,
-                kind="jsd_flow",
-                fingerprint=fingerprint,
-                state={
-                    "step": n_done,
-                    "v": v,
-                    "s": np.empty(0) if s is None else s,
-                    "grad_v": grad_v,
-                    "iterations": iterations,
-                    "residuals": residuals,
-                    "substeps": substeps,
-                    "snapshots": np.stack(snapshots),
-                    "seconds": elapsed_before + time.perf_counter() - start,
-                    **(op._linear_solver.state() if solver_state is None else solver_state),
-                    **arrays,
-                },
-            )
-
-        def observe(values: np.ndarray) -> None:
-            snapshots.append(values.copy())
-            for key, value in self._observe(values).items():
-                records[key].append(value)
-            records["grad_v_integral"].append(grad_v)
-
-        if first == 0:
-            observe(v)
-        last_write = time.perf_counter()
-        # Ctrl-C: the steps done since the last checkpoint are not lost.  The state of step
-        # ``done`` (v, s, the records and the linear solver's factorised matrix, kept by
-        # reference at the end of each step) is consistent while a step is being computed,
-        # which is where an interrupt almost always lands; one that lands in a step's
-        # bookkeeping writes nothing new (the last checkpoint stays valid).
-        done, written, solver_state, in_step = first, first, op._linear_solver.state(), False
-        try:
-            for n in range(first, grid.size - 1):
-                t0, t1 = float(grid[n]), float(grid[n + 1])
-                in_step = True
-                v_next, s_next, record = self._adaptive_step(
-                    v, s, t0, t1, n + 1, scheme, max_newton_iterations
-                )
-                in_step = False
-                v, s = v_next, s_next
-                grad_v += record["grad_v_integral"]
-                iterations[n] = record["iterations"]
-                residuals[n] = record["residual"]
-                substeps[n] = record["substeps"]
-                logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, iterations[n])
-                if saved[n + 1]:
-                    observe(v)
-                if callback is not None:
-                    callback(t1, self._state_to_v(v))
-                done, solver_state = n + 1, op._linear_solver.state()
-                if checkpoint is not None and (
-                    n + 2 == grid.size or time.perf_counter() - last_write >= checkpoint_interval
-                ):
-                    write_checkpoint(n + 1)
-                    written, last_write = n + 1, time.perf_counter()
-        except KeyboardInterrupt:
-            if checkpoint is not None and in_step and done > written:
-                write_checkpoint(done, solver_state)
-                logger.info("interrupted: checkpoint of step %d written to %s", done, checkpoint)
-            raise
-
-        seconds = elapsed_before + time.perf_counter() - start
-        logger.info(
-            "JSD flow: %d steps (%s), %d Newton iterations, %.3f s",
-            grid.size - 1,
-            scheme,
-            int(iterations.sum()),
-            seconds,
+        stepper = JSDStepper(
+            self,
+            t_final,
+            dt,
+            save_times=save_times,
+            save_final=save_final,
+            scheme=scheme,
+            max_newton_iterations=max_newton_iterations,
         )
-        info = {
-            **self.info,
-            "t_final": t_final,
-            "dt": dt,
-            "scheme": scheme,
-            "save_final": save_final,
-            "n_steps": int(grid.size - 1),
-            "newton_iterations_total": int(iterations.sum()),
-            "newton_residual_max": float(residuals.max(initial=0.0)),
-            "substeps_total": int(substeps.sum()),
-            "seconds": seconds,
-            "resumed_from_step": first,
-            "versions": versions(),
-        }
-        return Trajectory(
-            times=grid[saved],
-            **{key: np.array(values) for key, values in records.items()},
-            v=[self._state_to_v(x) for x in snapshots],
-            densities=[self._density_of_state(x) for x in snapshots],
-            step_times=grid[1:],
-            newton_iterations=iterations,
-            newton_residuals=residuals,
-            substeps=substeps,
-            log1p_v=[op.log1p_state(x) for x in snapshots],
-            info=info,
+        trackers = standard_trackers(
+            callback=callback,
+            checkpoint=checkpoint,
+            checkpoint_interval=checkpoint_interval,
+            checkpoint_steps=checkpoint_steps,
+            resume=resume,
+            trackers=trackers,
         )
+        result = run(stepper, grid=(stepper.grid, stepper.saved), trackers=trackers, resume=resume)
+        return stepper.trajectory(result)
 
     def _adaptive_step(
         self,
@@ -785,6 +652,181 @@ class JSDFlow:
         return z, s, record
 
 
+class JSDStepper(Stepper):
+    r"""One time step of the JSD flow for :func:`gan_pde.engine.run` (what
+    :meth:`JSDFlow.solve` drives).
+
+    The state is the operator's state z (v itself unless a log scale is set), the Newton
+    guess s of the next step (:math:`\ln(1+w)` of the last resolvent stage), the running
+    :math:`\int_0^t\|\nabla v\|^2_{L^2(\mu_d)}ds` and the factorised matrix that Newton's
+    linear solver reuses across steps (``lu_*``: the factorisation changes the refinement
+    sweeps, hence the round-off, so a bit-identical resume restores it).  A step is
+    :meth:`JSDFlow._adaptive_step`: the scheme's step, retried as halves where Newton
+    fails.
+
+    Parameters
+    ----------
+    flow
+        The :class:`JSDFlow`.
+    t_final, dt, save_times, save_final
+        The time grid (:func:`gan_pde.engine.time_grid`); the stepper steps on
+        :attr:`grid` only, so run it with ``grid=(stepper.grid, stepper.saved)``.
+    scheme, max_newton_iterations
+        As in :meth:`JSDFlow.solve`.
+
+    Examples
+    --------
+    >>> import gan_pde as gp
+    >>> from gan_pde.engine import run
+    >>> flow = JSDFlow(gp.Gaussian(mean=[0.0], cov=[[1.0]]),
+    ...                gp.Gaussian(mean=[1.0], cov=[[0.5]]), gp.mesh.interval(-8, 8, n=80))
+    >>> stepper = JSDStepper(flow, 1.0, 0.25, save_times=[0.5])
+    >>> traj = stepper.trajectory(run(stepper, grid=(stepper.grid, stepper.saved)))
+    >>> traj.times.tolist(), traj.info["n_steps"]
+    ([0.0, 0.5, 1.0], 4)
+    """
+
+    kind = "jsd_flow"
+
+    def __init__(
+        self,
+        flow: JSDFlow,
+        t_final: float,
+        dt: float,
+        *,
+        save_times: Sequence[float] | np.ndarray | None = None,
+        save_final: bool = True,
+        scheme: str = "backward-euler",
+        max_newton_iterations: int = 50,
+    ) -> None:
+        if not isinstance(flow, JSDFlow):
+            msg = f"flow must be a JSDFlow; got {type(flow).__name__}"
+            raise InvalidInputError(msg)
+        self.flow = flow
+        self.t_final = as_positive(t_final, "t_final")
+        self.dt = as_positive(dt, "dt")
+        if scheme not in SCHEMES:
+            msg = f"scheme={scheme!r} is not one of {SCHEMES}"
+            raise InvalidInputError(msg)
+        self.scheme = scheme
+        self.max_newton_iterations = as_positive_int(max_newton_iterations, "max_newton_iterations")
+        self.save_final = as_flag(save_final, "save_final")
+        #: Step end points and the saved mask (:func:`gan_pde.engine.time_grid`).
+        self.grid, self.saved = time_grid(
+            self.t_final, self.dt, save_times, save_final=self.save_final
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        op = self.flow.operator
+        return {
+            # checkpoints written before the engine (issue 20) lack it: refused by name
+            "checkpoint_layout": "gan_pde.engine",
+            "t_final": self.t_final,
+            "dt": self.dt,
+            "mesh": [op.mesh.p, op.mesh.t],
+            "element": op.element,
+            "lumped": bool(op.lumped),
+            "log_target": op.log_target_at_dofs,
+            "v0": self.flow._z0,
+            "log_scale": np.zeros(0) if op.log_scale is None else op.log_scale,
+            "scheme": self.scheme,
+            "max_newton_iterations": self.max_newton_iterations,
+        }
+
+    @property
+    def _solver(self) -> Any:
+        return self.flow.operator._linear_solver
+
+    def initial_state(self) -> dict[str, Any]:
+        # a fresh run starts without the factorisation an earlier solve left behind:
+        # reusing it changes the refinement sweeps, so two solves of one flow differed
+        # at 1e-14 (and a resume could not reproduce a run that followed another)
+        self._solver.restore({"lu_indptr": np.empty(0, dtype=np.int64)})
+        return {"z": self.flow._z0.copy(), "s": None, "grad_v": 0.0, **self._solver.state()}
+
+    def step(
+        self, state: dict[str, Any], t: float, dt: float
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        n = int(np.searchsorted(self.grid, t))
+        if n + 1 >= self.grid.size or self.grid[n] != t or self.grid[n + 1] - t != dt:
+            msg = (
+                f"JSDStepper steps on its own grid; got the step t = {t!r}, dt = {dt!r}: run "
+                "it with grid=(stepper.grid, stepper.saved)"
+            )
+            raise InvalidInputError(msg)
+        if self._solver.state()["lu_indptr"] is not state["lu_indptr"]:
+            # a step from a state other than the last one taken: its own factorisation
+            self._solver.restore(state)
+        t1 = float(self.grid[n + 1])
+        z, s, record = self.flow._adaptive_step(
+            state["z"], state["s"], t, t1, n + 1, self.scheme, self.max_newton_iterations
+        )
+        logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, record["iterations"])
+        new = {"z": z, "s": s, "grad_v": state["grad_v"] + record["grad_v_integral"]}
+        return {**new, **self._solver.state()}, record
+
+    def observe(self, state: dict[str, Any], t: float) -> dict[str, Any]:
+        z = state["z"]
+        return {"z": z, **self.flow._observe(z), "grad_v_integral": state["grad_v"]}
+
+    def view(self, state: dict[str, Any]) -> np.ndarray:
+        """v at the dofs (what callbacks and trackers receive)."""
+        return self.flow._state_to_v(state["z"])
+
+    def state_arrays(self, state: dict[str, Any]) -> dict[str, Any]:
+        s = state["s"]
+        return {**state, "s": np.empty(0) if s is None else s}
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        self._solver.restore(arrays)
+        s = np.array(arrays["s"])
+        return {
+            "z": np.array(arrays["z"]),
+            "s": s if s.size else None,
+            "grad_v": float(arrays["grad_v"]),
+            **self._solver.state(),
+        }
+
+    def trajectory(self, result: EngineResult) -> Trajectory:
+        """The :class:`Trajectory` of a run of this stepper."""
+        flow, op = self.flow, self.flow.operator
+        snapshots = list(result.observations["z"])
+        iterations = result.records["iterations"].astype(np.int64)
+        residuals = result.records["residual"]
+        substeps = result.records["substeps"].astype(np.int64)
+        logger.info(
+            "JSD flow: %d steps (%s), %d Newton iterations, %.3f s",
+            result.info["n_steps"],
+            self.scheme,
+            int(iterations.sum()),
+            result.info["seconds"],
+        )
+        info = {
+            **flow.info,
+            "t_final": self.t_final,
+            "dt": self.dt,
+            "scheme": self.scheme,
+            "save_final": self.save_final,
+            **result.info,
+            "newton_iterations_total": int(iterations.sum()),
+            "newton_residual_max": float(residuals.max(initial=0.0)),
+            "substeps_total": int(substeps.sum()),
+            "versions": versions(),
+        }
+        return Trajectory(
+            times=result.times,
+            **{key: result.observations[key] for key in _SCALARS},
+            v=[flow._state_to_v(x) for x in snapshots],
+            densities=[flow._density_of_state(x) for x in snapshots],
+            step_times=result.step_times,
+            newton_iterations=iterations,
+            newton_residuals=residuals,
+            substeps=substeps,
+            log1p_v=[op.log1p_state(x) for x in snapshots],
+            info=info,
+        )
+
+
 def _exp_or_inf(x: float) -> float:
     """e^x, or +inf beyond the double range (no overflow warning)."""
     return math.exp(x) if x < 709.7 else math.inf
@@ -804,42 +846,3 @@ def _jsd_density(v: np.ndarray) -> np.ndarray:
         # log1p(−r) to −inf, so large v takes ln 2 − log1p(v) (no cancellation for v > 3)
         second = np.where(v > 3.0, math.log(2.0) - np.log1p(np.maximum(v, 3.0)), np.log1p(-r))
     return 0.5 * (first + second)
-
-
-def _time_grid(
-    t_final: float,
-    dt: float,
-    save_times: Sequence[float] | np.ndarray | None,
-    *,
-    save_final: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Step end points (the dt grid merged with the save times) and the saved mask
-    (0 always saved, ``t_final`` too unless ``save_final`` is False)."""
-    save_final = as_flag(save_final, "save_final")
-    n = math.ceil(t_final / dt - _MERGE_RTOL)
-    grid = np.minimum(np.arange(n + 1) * dt, t_final)
-    grid[-1] = t_final
-    if save_times is None:
-        return grid, np.ones(grid.size, dtype=bool)
-    try:
-        wanted = np.asarray(save_times, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        msg = f"save_times must be real numbers; got {save_times!r}"
-        raise InvalidInputError(msg) from exc
-    if not np.all(np.isfinite(wanted)):
-        msg = f"save_times must be finite; got {wanted.tolist()}"
-        raise InvalidInputError(msg)
-    outside = wanted[(wanted < 0.0) | (wanted > t_final)]
-    if outside.size:
-        msg = (
-            f"save_times must lie in [0, t_final = {t_final:g}]; got {outside.tolist()}: "
-            "drop them or raise t_final"
-        )
-        raise InvalidInputError(msg)
-    wanted = np.union1d(wanted, [0.0, t_final] if save_final else [0.0])
-    # a grid point within _MERGE_RTOL·dt of a save time is replaced by it
-    near = np.abs(grid[:, None] - wanted[None, :]).min(axis=1) <= _MERGE_RTOL * dt
-    times = np.union1d(grid[~near | (grid == 0.0) | (grid == t_final)], wanted)
-    times = times[np.concatenate([[True], np.diff(times) > 0.0])]
-    saved = np.isin(times, wanted)
-    return times, saved

@@ -35,7 +35,8 @@ to :math:`2^{-30}` of the step) and is flagged in :attr:`ParticleTrajectory.stop
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +44,17 @@ import numpy as np
 import skfem
 from numpy.typing import ArrayLike
 
+from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError
 from gan_pde.fem.function import locate
-from gan_pde.flows.jsd import Trajectory, _time_grid
+from gan_pde.flows.jsd import JSDStepper, Trajectory
+from gan_pde.provenance import versions
 
 if TYPE_CHECKING:
     from gan_pde.densities import MeshDensity
     from gan_pde.flows.jsd import JSDFlow
 
-__all__ = ["ParticleTrajectory", "simulate_particles", "wasserstein_1d"]
+__all__ = ["JSDParticleStepper", "ParticleTrajectory", "simulate_particles", "wasserstein_1d"]
 
 #: Bisection steps when a particle's step leaves the mesh (fraction 2^-30 of the step).
 _BISECTIONS = 30
@@ -73,7 +76,8 @@ class ParticleTrajectory:
     flow
         The :class:`~gan_pde.flows.Trajectory` of the finite-element solution u(t).
     info
-        Step count, particle count, scheme.
+        Particle count, integrator, particles stopped at the boundary, the engine's
+        ``n_steps``, ``seconds``, ``resumed_from_step``, ``stop_reason``, and ``versions``.
     """
 
     times: np.ndarray
@@ -133,6 +137,69 @@ def _move(
     return end, cells
 
 
+class JSDParticleStepper(Stepper):
+    """The JSD flow and its particles in one step (what :func:`simulate_particles` drives).
+
+    The state is the flow's (:class:`~gan_pde.flows.jsd.JSDStepper`, under ``flow/`` in a
+    checkpoint) and the particles': positions ``y``, their cells, the flags ``stopped``
+    and the dof vector ``v`` of the field at the start of the step.  A step advances the
+    flow, then the particles by Heun's method with the fields at both ends of the step.
+    Callbacks and trackers see ``{"v": v, "positions": y}``.
+    """
+
+    kind = "jsd_particles"
+
+    def __init__(self, flow_stepper: JSDStepper, positions: np.ndarray) -> None:
+        self.flow_stepper = flow_stepper
+        self.flow = flow_stepper.flow
+        self.positions = positions
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**self.flow_stepper.fingerprint(), "positions": self.positions}
+
+    def initial_state(self) -> dict[str, Any]:
+        y = self.positions.copy()
+        return {
+            "flow": self.flow_stepper.initial_state(),
+            "y": y,
+            "cells": locate(self.flow.mesh, y),
+            "stopped": np.zeros(y.shape[0], dtype=bool),
+            "v": self.flow.v0,
+        }
+
+    def step(
+        self, state: dict[str, Any], t: float, dt: float
+    ) -> tuple[dict[str, Any], Mapping[str, float]]:
+        flow_state, record = self.flow_stepper.step(state["flow"], t, dt)
+        v_new = self.flow._state_to_v(flow_state["z"])
+        mesh, basis = self.flow.mesh, self.flow.operator.basis
+        stopped = state["stopped"].copy()
+        y0, c0 = state["y"], state["cells"]
+        k1 = _velocity(basis, c0, y0, state["v"])
+        y_pred, c_pred = _move(mesh, y0, dt * k1, stopped)
+        k2 = _velocity(basis, c_pred, y_pred, v_new)
+        y1, c1 = _move(mesh, y0, 0.5 * dt * (k1 + k2), stopped)
+        new = {"flow": flow_state, "y": y1, "cells": c1, "stopped": stopped, "v": v_new}
+        return new, record
+
+    def observe(self, state: dict[str, Any], t: float) -> dict[str, Any]:
+        return {**self.flow_stepper.observe(state["flow"], t), "positions": state["y"]}
+
+    def view(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
+        """``{"v": v at the dofs, "positions": the particles}``."""
+        return {"v": self.flow_stepper.view(state["flow"]), "positions": state["y"]}
+
+    def state_arrays(self, state: dict[str, Any]) -> dict[str, Any]:
+        flow = self.flow_stepper.state_arrays(state["flow"])
+        own = {key: value for key, value in state.items() if key != "flow"}
+        return {**{f"flow/{key}": value for key, value in flow.items()}, **own}
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        flow = {k[len("flow/") :]: v for k, v in arrays.items() if k.startswith("flow/")}
+        own = {k: np.array(v) for k, v in arrays.items() if not k.startswith("flow/")}
+        return {"flow": self.flow_stepper.load_state(flow), **own}
+
+
 def simulate_particles(
     flow: JSDFlow,
     positions: ArrayLike,
@@ -143,6 +210,11 @@ def simulate_particles(
     save_final: bool = True,
     scheme: str = "backward-euler",
     max_newton_iterations: int = 50,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> ParticleTrajectory:
     r"""Solve the flow and move particles with its velocity field, ODE (16) of paper 002.
 
@@ -152,9 +224,10 @@ def simulate_particles(
         = -\frac12\,\frac{\nabla v_h(t,Y_t)}{v_h(t,Y_t)\,(1+v_h(t,Y_t))}
 
     Heun's method on the time steps of :meth:`JSDFlow.solve` (see the module documentation,
-    also for particles that reach the boundary).  If ``positions`` are an i.i.d. sample of
-    ρ_0, their empirical law approximates u(t) at every t (superposition principle), with
-    the sampling error :math:`O(N^{-1/2})`; see :func:`wasserstein_1d`.
+    also for particles that reach the boundary), both driven by
+    :func:`gan_pde.engine.run` (:class:`JSDParticleStepper`).  If ``positions`` are an
+    i.i.d. sample of ρ_0, their empirical law approximates u(t) at every t (superposition
+    principle), with the sampling error :math:`O(N^{-1/2})`; see :func:`wasserstein_1d`.
 
     Parameters
     ----------
@@ -165,6 +238,12 @@ def simulate_particles(
     t_final, dt, save_times, save_final, scheme, max_newton_iterations
         As in :meth:`JSDFlow.solve`; the particles are saved at the same times (with
         ``t_final`` among them unless ``save_final=False``).
+    checkpoint, checkpoint_interval, checkpoint_steps, resume
+        Checkpoints of the flow and the particles together, and the bit-identical resume
+        from them, as in :meth:`JSDFlow.solve`.
+    trackers
+        More :class:`gan_pde.engine.Tracker` objects; they see ``{"v": v, "positions":
+        y}``.
 
     Returns
     -------
@@ -175,6 +254,8 @@ def simulate_particles(
     InvalidInputError
         For positions of the wrong shape, non-finite or outside the mesh, and for the
         arguments :meth:`JSDFlow.solve` rejects.
+    IncompatibleCheckpointError
+        If ``resume`` finds a damaged checkpoint or one of another run.
 
     Examples
     --------
@@ -211,47 +292,37 @@ def simulate_particles(
             f"{y[i].tolist()}"
         )
         raise InvalidInputError(msg)
-    basis = flow.operator.basis
-    # the grid JSDFlow.solve steps on (it validates the arguments again)
-    grid, saved = _time_grid(float(t_final), float(dt), save_times, save_final=save_final)
-    stopped = np.zeros(y.shape[0], dtype=bool)
-    snapshots = [y.copy()]
-    state = {"step": 0, "v": flow.v0, "y": y, "cells": cells}
-
-    def advance(t: float, v_new: np.ndarray) -> None:
-        n = state["step"]
-        h = t - float(grid[n])
-        y0, c0 = state["y"], state["cells"]
-        k1 = _velocity(basis, c0, y0, state["v"])
-        y_pred, c_pred = _move(mesh, y0, h * k1, stopped)
-        k2 = _velocity(basis, c_pred, y_pred, v_new)
-        y1, c1 = _move(mesh, y0, 0.5 * h * (k1 + k2), stopped)
-        state.update(step=n + 1, v=v_new, y=y1, cells=c1)
-        if saved[n + 1]:
-            snapshots.append(y1.copy())
-
-    trajectory = flow.solve(
+    flow_stepper = JSDStepper(
+        flow,
         t_final,
         dt,
         save_times=save_times,
         save_final=save_final,
         scheme=scheme,
-        callback=advance,
         max_newton_iterations=max_newton_iterations,
     )
-    if not np.array_equal(trajectory.times, grid[saved]):
-        msg = "internal error: the particle and flow time grids differ"
-        raise AssertionError(msg)
+    stepper = JSDParticleStepper(flow_stepper, y)
+    trackers = standard_trackers(
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
+    grid = (flow_stepper.grid, flow_stepper.saved)
+    result = run(stepper, grid=grid, trackers=trackers, resume=resume)
+    stopped = result.state["stopped"]
     return ParticleTrajectory(
-        times=trajectory.times,
-        positions=np.stack(snapshots),
+        times=result.times,
+        positions=result.observations["positions"],
         stopped=stopped,
-        flow=trajectory,
+        flow=flow_stepper.trajectory(result),
         info={
             "n_particles": int(y.shape[0]),
-            "n_steps": int(grid.size - 1),
+            **result.info,
             "integrator": "heun",
             "stopped_at_boundary": int(stopped.sum()),
+            "versions": versions(),
         },
     )
 
