@@ -85,3 +85,51 @@ def test_config_errors(tmp_path):
     bad.write_text(SMALL + "\n[extra]\n")
     with pytest.raises(ConfigError, match="extra"):
         meanfield.load_config(bad)
+
+
+def test_checkpoint_then_resume_after_an_interrupt_gives_the_uninterrupted_files(
+    tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from gan_pde.meanfield.model import WGANMeanField
+
+    path = tmp_path / "small.toml"
+    path.write_text(
+        SMALL.replace(
+            "save_times = [0.0, 1.0, 3.0]", "save_times = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]"
+        )
+    )
+
+    def command(out, **options):
+        args = argparse.Namespace(config=str(path), out=str(out), **options)
+        return meanfield.run(args)
+
+    assert command(tmp_path / "whole") == 0
+    checkpoint = tmp_path / "run.ckpt"
+    rates, calls = WGANMeanField._rates, []
+
+    def interrupted(self, mu, nu, fields):
+        calls.append(1)
+        if len(calls) == 60:  # a Ctrl-C inside a Heun step of a later save interval
+            raise KeyboardInterrupt
+        return rates(self, mu, nu, fields)
+
+    monkeypatch.setattr(WGANMeanField, "_rates", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        command(tmp_path / "resumed", checkpoint=str(checkpoint))
+    # the interrupt wrote a checkpoint of the save intervals done (every 30 s by default)
+    assert checkpoint.exists()
+    monkeypatch.setattr(WGANMeanField, "_rates", rates)
+    capsys.readouterr()
+    assert command(tmp_path / "resumed", checkpoint=str(checkpoint), resume=True) == 0
+    assert "resumed from" in capsys.readouterr().err
+    results = json.loads((tmp_path / "resumed" / "results.json").read_text())
+    assert results["resumed_from_step"] > 0
+    whole = np.load(tmp_path / "whole" / "meanfield.npz")
+    resumed = np.load(tmp_path / "resumed" / "meanfield.npz")
+    assert sorted(whole.files) == sorted(resumed.files)
+    for key in whole.files:
+        assert whole[key].tobytes() == resumed[key].tobytes(), key
+    with pytest.raises(InvalidInputError, match="--resume needs --checkpoint"):
+        command(tmp_path / "other", resume=True)

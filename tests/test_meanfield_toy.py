@@ -24,11 +24,11 @@ from gan_pde.meanfield import (
 
 def _free_arcs(path):
     """Boolean mask of samples strictly inside a free arc (not between hit and release)."""
-    free = np.ones(path.t.size, dtype=bool)
+    free = np.ones(path.times.size, dtype=bool)
     for hit in path.hit_times:
         later = path.release_times[path.release_times >= hit]
         end = later[0] if later.size else np.inf
-        free &= ~((path.t >= hit) & (path.t <= end))
+        free &= ~((path.times >= hit) & (path.times <= end))
     return free
 
 
@@ -37,10 +37,10 @@ def test_toy_energy_conserved_on_free_arcs(gamma_c):
     toy = ToyWGAN(gamma_c=gamma_c)
     path = toy.simulate(g0=2.0, omega0=0.5, t_final=200.0)
     free = _free_arcs(path)
-    first = path.t < path.hit_times[0]
+    first = path.times < path.hit_times[0]
     # DOP853 at rtol = atol = 1e-12: the drift of E over t = 200 stays near 1e-10
     assert np.ptp(path.energy[first]) < 1e-8
-    after = path.t > path.release_times[-1]
+    after = path.times > path.release_times[-1]
     assert np.abs(path.energy[after & free] - toy.critical_energy).max() < 1e-8
 
 
@@ -246,12 +246,12 @@ def test_property_toy_energy_walls_and_releases(gamma_c, g0, omega0):
     free = _free_arcs(path)
     # DOP853 at 1e-12 per step, E's sensitivity 2 sinh|g| <= 2 sinh 3 ~ 20, ~1e3 steps
     tol = 1e-7 * e0
-    before = free & (path.t < (path.hit_times[0] if path.hit_times.size else np.inf))
+    before = free & (path.times < (path.hit_times[0] if path.hit_times.size else np.inf))
     # a start on the wall with outward critic velocity slides at once (no hit event): E is
     # not conserved until the release
     _, push = toy.velocity(g0, omega0)
     if abs(omega0) == 1.0 and np.sign(omega0) * push > 0:
-        before &= path.t > (path.release_times[0] if path.release_times.size else np.inf)
+        before &= path.times > (path.release_times[0] if path.release_times.size else np.inf)
         e0 = toy.critical_energy
     if before.any():
         assert np.abs(path.energy[before] - e0).max() < tol
@@ -259,7 +259,7 @@ def test_property_toy_energy_walls_and_releases(gamma_c, g0, omega0):
         assert path.hit_times.size == 0
     # releases happen where the critic velocity changes sign, g = 0, onto E*
     for t_r in path.release_times:
-        k = int(np.argmin(np.abs(path.t - t_r)))
+        k = int(np.argmin(np.abs(path.times - t_r)))
         assert abs(path.g[k]) < 1e-9
         assert abs(path.energy[k] - toy.critical_energy) < tol
 

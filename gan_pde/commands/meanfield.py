@@ -4,6 +4,10 @@ Writes ``meanfield.npz`` (saved laws, energy, G and D over time, wall mass, toy 
 ``laws.png`` (marginals of μ and ν over time as heat maps), ``phase.png`` (the toy's (g, ω)
 phase portrait with the level sets of E_γc and the wall |ω| = 1) and ``energy.png``, and
 prints a one-line summary.
+
+``--checkpoint PATH`` checkpoints the mean-field solve (the long part) at its save times,
+at most every ``--checkpoint-every`` seconds (and after the last); ``--resume`` continues
+an interrupted run from PATH to the result of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from gan_pde.commands._common import (
     add_common_options,
     output_folder,
     print_json,
+    resume_command,
+    say,
+    set_interrupt_note,
     with_defaults,
     write_results,
 )
 from gan_pde.config import MAX_CELLS, bad_value, option, parse_config, read_config_text
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "meanfield"
 HELP = "WGAN mean-field dynamics (paper 001): laws, blow-up, toy phase portrait"
@@ -255,6 +262,45 @@ def build_model(config: MeanFieldConfig):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="TOML config (default: bundled example)")
     add_common_options(parser, out="meanfield_output")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        default=None,
+        help="checkpoint the mean-field solve to PATH at its save times (kept after the run)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --checkpoint: at most every SECONDS of wall time (default 30; 0: at every "
+        "save time); the last save time is always checkpointed",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the --checkpoint file (same config) to the uninterrupted result; "
+        "without the file, says so and starts from t = 0",
+    )
+
+
+def _checkpoint_options(args: argparse.Namespace) -> tuple[Path | None, bool]:
+    """The checkpoint file and whether to resume from it; InvalidInputError for a bad pair."""
+    if args.checkpoint is None:
+        if args.resume:
+            msg = "--resume needs --checkpoint PATH (the file of the run to continue)"
+            raise InvalidInputError(msg)
+        return None, False
+    if not (math.isfinite(args.checkpoint_every) and args.checkpoint_every >= 0):
+        msg = f"--checkpoint-every must be a number of seconds >= 0; got {args.checkpoint_every}"
+        raise InvalidInputError(msg)
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        msg = f"--checkpoint {path} is a folder; give a file name, e.g. {path / 'meanfield.ckpt'}"
+        raise InvalidInputError(msg)
+    if args.resume and not path.exists():
+        say(f"gan-pde meanfield: no checkpoint at {path}: starting from t = 0")
+    return path, bool(args.resume)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -263,6 +309,15 @@ def run(args: argparse.Namespace) -> int:
     args = with_defaults(args, add_arguments)
     config = load_config(args.config)
     out = output_folder(args.out)
+    checkpoint, resume = _checkpoint_options(args)
+    if checkpoint is not None:
+
+        def on_interrupt() -> str:
+            if checkpoint.exists():
+                return f"{checkpoint} holds the run; continue with: {resume_command()}"
+            return "no checkpoint was written yet: running again starts from t = 0"
+
+        set_interrupt_note(on_interrupt)
     solver = config.solver
     start = time.perf_counter()
     with Progress(solver.t_final, unit="t", quiet=args.quiet) as progress:
@@ -275,8 +330,19 @@ def run(args: argparse.Namespace) -> int:
         model = build_model(config)
         progress.stage("")
         trajectory = model.solve(
-            solver.t_final, save_times=solver.save_times, cfl=solver.cfl, callback=progress.update
+            solver.t_final,
+            save_times=solver.save_times,
+            cfl=solver.cfl,
+            callback=progress.update,
+            checkpoint=checkpoint,
+            checkpoint_interval=args.checkpoint_every,
+            resume=resume,
         )
+        if trajectory.info["resumed_from_step"]:
+            say(
+                f"gan-pde meanfield: resumed from {checkpoint} at save interval "
+                f"{trajectory.info['resumed_from_step']} of {trajectory.info['engine_steps']}"
+            )
         seconds = time.perf_counter() - start
         progress.stage("writing meanfield.npz and figures")
         arrays: dict[str, Any] = {
@@ -285,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(v, np.ndarray)
         }
         for i, path in enumerate(paths):
-            arrays[f"toy_{i}_t"] = path.t
+            arrays[f"toy_{i}_t"] = path.times
             arrays[f"toy_{i}_g"] = path.g
             arrays[f"toy_{i}_omega"] = path.omega
         np.savez_compressed(out / "meanfield.npz", **arrays)
@@ -308,6 +374,7 @@ def run(args: argparse.Namespace) -> int:
         "wall_mass": trajectory.wall_mass,
         "energy_kind": model.energy_kind,
         "n_steps": trajectory.info["n_steps"],
+        "resumed_from_step": trajectory.info["resumed_from_step"],
         "seconds": seconds,
         "config": config.to_dict(),
     }

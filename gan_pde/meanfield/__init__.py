@@ -8,6 +8,9 @@
   (parameters θ = (α, β, γ), ω = (a, b, c) in the paper's order), WGAN or WGAN-GP energy;
 * :mod:`~gan_pde.meanfield.particles` — N neurons trained by clipped SGD in the mean-field
   scaling (:func:`simulate_particles`) and the exact 1D distance :func:`w2_to_cells`.
+
+Every time loop runs on :func:`gan_pde.engine.run`: the solvers take ``checkpoint=``,
+``resume=`` and ``trackers=``, and their results name their time axis ``times``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from gan_pde.meanfield.particles import (
     simulate_particles,
     w2_to_cells,
 )
-from gan_pde.meanfield.toy import BumpLaw, ToyMeanField, ToyMeanFieldPath, ToyPath, ToyWGAN
+from gan_pde.meanfield.toy import (
+    BumpLaw,
+    ProjectedPath,
+    ToyMeanField,
+    ToyMeanFieldFV,
+    ToyMeanFieldPath,
+    ToyPath,
+    ToyWGAN,
+    integrate_projected,
+)
 from gan_pde.meanfield.transport import BoxGrid, cfl_time_step, empirical_law, transport_rates
 
 __all__ = [
@@ -40,11 +52,14 @@ __all__ = [
     "w2_to_cells",
     "BoxGrid",
     "BumpLaw",
+    "ProjectedPath",
     "ToyMeanField",
+    "ToyMeanFieldFV",
     "ToyMeanFieldPath",
     "ToyPath",
     "ToyWGAN",
     "cfl_time_step",
     "empirical_law",
+    "integrate_projected",
     "transport_rates",
 ]

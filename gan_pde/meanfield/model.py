@@ -40,19 +40,25 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in, with_final_time
+from gan_pde.engine import Stepper, Tracker
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.meanfield.transport import (
     BoxGrid,
+    _engine_info,
+    _save_rows,
+    _saved_rows,
     as_law,
     cfl_time_step,
     empirical_law,
+    mass_roundoff,
     transport_rates,
 )
 
@@ -295,7 +301,9 @@ class MeanFieldTrajectory:
     mu_boundary_mass
         μ mass in the cells at the artificial boundary of the generator box (should stay small).
     info
-        Steps, step sizes, grids, γ_c, energy kind, versions.
+        Heun steps (``n_steps``; per save interval: ``substeps``), step sizes, grids, γ_c,
+        energy kind, versions; the engine's ``engine_steps`` (save intervals),
+        ``seconds``, ``resumed_from_step`` and ``stop_reason``.
     """
 
     times: np.ndarray
@@ -498,6 +506,33 @@ class WGANMeanField:
             transport_rates(nu, fields["nu"], self.discriminator.grid),
         )
 
+    def fingerprint(self) -> dict[str, Any]:
+        """The parameters that determine a run of this model (binds checkpoints to it)."""
+        out: dict[str, Any] = {
+            "gamma_c": self.gamma_c,
+            "energy": self.energy_kind,
+            "penalty": self.penalty,
+            "mu_in": self.mu_in,
+            "nu_in": self.nu_in,
+            "z": self.z,
+            "z_weights": self.z_weights,
+            "x_nodes": self.x_nodes,
+            "x_weights": self.x_weights,
+            "s_nodes": self.s_nodes,
+        }
+        for label, neurons in (
+            ("generator", self.generator),
+            ("discriminator", self.discriminator),
+        ):
+            out[label] = {
+                "free": list(neurons.free),
+                "frozen": [neurons.frozen[k] for k in range(3) if k not in neurons.free],
+                "lower": list(neurons.grid.lower),
+                "upper": list(neurons.grid.upper),
+                "cells": list(neurons.grid.cells),
+            }
+        return out
+
     def solve(
         self,
         t_final: float,
@@ -509,8 +544,20 @@ class WGANMeanField:
         z_eval: Any = None,
         x_eval: Any = None,
         callback: Callable[[float], None] | None = None,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_interval: float | None = 30.0,
+        checkpoint_steps: int | None = None,
+        resume: bool = False,
+        trackers: Sequence[Tracker] = (),
     ) -> MeanFieldTrajectory:
         """Integrate (7) by upwind finite volumes and SSP Heun (RK2) steps.
+
+        The run goes through :func:`gan_pde.engine.run`: one engine step per interval
+        between two save times, inside which the Heun steps are taken (their size set by the
+        CFL condition of the current velocities, the last one ending on the save time), so
+        checkpoints fall on the save times.  An :class:`~gan_pde.engine.InvariantTracker`
+        watches the masses of μ and ν (conserved up to :func:`~gan_pde.meanfield.transport.\
+mass_roundoff` of the Heun steps taken) and the finiteness of the state.
 
         Parameters
         ----------
@@ -532,8 +579,34 @@ class WGANMeanField:
         z_eval, x_eval
             Grids on which G and D are stored (default: 101 points in [−3, 3]).
         callback
-            Called with the time after every step (progress bars).
+            Called with the time after every Heun step (progress bars).
+        checkpoint
+            File to which the run is checkpointed (after save times: see above); None: no
+            checkpoint.  A Ctrl-C keeps the save intervals done.
+        checkpoint_interval, checkpoint_steps
+            Checkpoint after a save time once this many seconds have passed since the last
+            checkpoint, and/or every this many save intervals (and after the last).
+        resume
+            Continue from ``checkpoint`` if it exists (bit-identical to an uninterrupted
+            run); a checkpoint of another model, grid or save times is refused.
+        trackers
+            More :class:`~gan_pde.engine.Tracker` objects, called after every save interval.
+
+        Returns
+        -------
+        MeanFieldTrajectory
+            ``info["n_steps"]`` counts the Heun steps, ``info["engine_steps"]`` the save
+            intervals, ``info["resumed_from_step"]`` the interval a resumed run started from.
+
+        Raises
+        ------
+        NumericalBreakdownError
+            Non-finite cell masses (naming the Heun step and time), or a mass drift beyond
+            the round-off bound.
         """
+        from gan_pde import engine
+        from gan_pde.provenance import versions
+
         t_final = as_positive(t_final, "t_final")
         cfl = as_positive(cfl, "cfl")
         if cfl > 1.0:
@@ -547,60 +620,53 @@ class WGANMeanField:
         times = with_final_time(times, t_final, as_flag(save_final, "save_final"))
         z_eval = np.linspace(-3.0, 3.0, 101) if z_eval is None else np.asarray(z_eval, dtype=float)
         x_eval = np.linspace(-3.0, 3.0, 101) if x_eval is None else np.asarray(x_eval, dtype=float)
-        mu, nu = self.mu_in.copy(), self.nu_in.copy()
-        t, steps, smallest, largest = 0.0, 0, np.inf, 0.0
-        saved: dict[str, list] = {k: [] for k in ("mu", "nu", "E", "dE", "G", "D")}
-        walls = self.discriminator.grid.wall_mask()
-        for target in times:
-            while t < target - 1e-12 * max(1.0, target):
-                fields = self._fields(mu, nu)
-                limit = self._limit(fields)
-                h = cfl * limit if dt is None else dt
-                h = min(h, target - t)
-                while True:
-                    if h > limit * (1.0 + 1e-12):
-                        msg = (
-                            f"dt={h:g} exceeds the CFL limit {limit:g} of the upwind scheme at "
-                            f"t = {t:g} (cell masses would turn negative); use a smaller dt "
-                            "or dt=None"
-                        )
-                        raise InvalidInputError(msg)
-                    dmu, dnu = self._rates(mu, nu, fields)
-                    mu1, nu1 = mu + h * dmu, nu + h * dnu
-                    fields1 = self._fields(mu1, nu1)
-                    limit1 = self._limit(fields1)
-                    if h <= limit1 * (1.0 + 1e-12):
-                        break
-                    if dt is not None:
-                        limit = limit1
-                        continue
-                    h = cfl * limit1
-                dmu1, dnu1 = self._rates(mu1, nu1, fields1)
-                mu = 0.5 * (mu + mu1 + h * dmu1)
-                nu = 0.5 * (nu + nu1 + h * dnu1)
-                # SSP-RK2 is a convex combination of CFL-stable Euler steps: masses stay >= 0
-                # up to round-off, which is clipped so that later sums stay exact
-                np.maximum(mu, 0.0, out=mu)
-                np.maximum(nu, 0.0, out=nu)
-                if not (np.isfinite(mu).all() and np.isfinite(nu).all()):
-                    msg = f"non-finite cell masses at t = {t:g}"
-                    raise NumericalBreakdownError(msg)
-                t += h
-                steps += 1
-                smallest, largest = min(smallest, h), max(largest, h)
-                if callback is not None:
-                    callback(t)
-            fields = self._fields(mu, nu, at_faces=False)
-            saved["mu"].append(mu.copy())
-            saved["nu"].append(nu.copy())
-            saved["E"].append(fields["energy"])
-            saved["dE"].append(self._dissipation(mu, nu, fields))
-            saved["G"].append(self.generator.network(mu, z_eval))
-            saved["D"].append(self.discriminator.network(nu, x_eval))
-        from gan_pde.provenance import versions
+        if callback is not None and not callable(callback):
+            msg = f"callback must be callable (called with the time); got {callback!r}"
+            raise InvalidInputError(msg)
+        grid = np.union1d([0.0], times)
+        saved, rows = _save_rows(grid.size, np.searchsorted(grid, times))
+        stepper = _MeanFieldStepper(self, grid, dt, cfl, z_eval, x_eval, callback)
+        budgets = {
+            law: (stepper.initial_mass[law], int(np.prod(cells)), len(cells))
+            for law, cells in (
+                ("mu", self.generator.grid.cells),
+                ("nu", self.discriminator.grid.cells),
+            )
+        }
 
-        nu_saved = np.array(saved["nu"])
-        mu_saved = np.array(saved["mu"])
+        def drift(law: str) -> Callable[[dict[str, Any]], float]:
+            mass0, cells, dim = budgets[law]
+            # the mass change in units of its round-off bound after the Heun steps taken
+            return lambda state: (
+                abs(float(state[law].sum()) - mass0)
+                / mass_roundoff(int(state["steps"]), cells, dim)
+            )
+
+        names = {law: f"{law} mass drift / round-off bound" for law in ("mu", "nu")}
+        invariants = engine.InvariantTracker(
+            {names[law]: drift(law) for law in names},
+            # a drift of at most its bound: the reference value at t = 0 is 0
+            conserved={name: 1.0 for name in names.values()},
+        )
+        invariants.name = "meanfield_invariants"  # leaves "invariants" to the user's trackers
+        result = engine.run(
+            stepper,
+            grid=(grid, saved),
+            trackers=[
+                invariants,
+                *engine.standard_trackers(
+                    checkpoint=checkpoint,
+                    checkpoint_interval=checkpoint_interval,
+                    checkpoint_steps=checkpoint_steps,
+                    resume=resume,
+                    trackers=trackers,
+                ),
+            ],
+            resume=resume,
+        )
+        times, saved_obs = _saved_rows(result, rows)
+        nu_saved, mu_saved = saved_obs["nu"], saved_obs["mu"]
+        walls = self.discriminator.grid.wall_mask()
         boundary = self.generator.grid.wall_mask()
         mu_edge = mu_saved[:, boundary].sum(axis=1)
         if mu_edge.max() > 1e-3:
@@ -615,6 +681,7 @@ class WGANMeanField:
                 "(WGAN-GP has no clipping box); enlarge the grid",
                 nu_saved[:, walls].sum(axis=1).max(),
             )
+        substeps = result.records.get("substeps", np.zeros(0))
         return MeanFieldTrajectory(
             times=times,
             mu_grid=self.generator.grid.centres,
@@ -623,12 +690,12 @@ class WGANMeanField:
             nu_names=self.discriminator.free_names,
             mu=mu_saved,
             nu=nu_saved,
-            energy=np.array(saved["E"]),
-            dissipation=np.array(saved["dE"]),
+            energy=saved_obs["energy"],
+            dissipation=saved_obs["dissipation"],
             z=z_eval,
-            generator=np.array(saved["G"]),
+            generator=saved_obs["generator"],
             x=x_eval,
-            discriminator=np.array(saved["D"]),
+            discriminator=saved_obs["discriminator"],
             # WGAN: the wall layer of Q; WGAN-GP: the mass at the artificial boundary of
             # ν's grid (documented; it was reported as zeros, hiding a box too small)
             wall_mass=nu_saved[:, walls].sum(axis=1),
@@ -636,9 +703,9 @@ class WGANMeanField:
             info={
                 "t_final": t_final,
                 "save_final": bool(save_final),
-                "n_steps": steps,
-                "dt_min": smallest,
-                "dt_max": largest,
+                "n_steps": int(result.state["steps"]),
+                "dt_min": _extreme(np.nanmin, result.records.get("dt_min"), np.inf),
+                "dt_max": _extreme(np.nanmax, result.records.get("dt_max"), 0.0),
                 "cfl": cfl,
                 "gamma_c": self.gamma_c,
                 "energy": self.energy_kind,
@@ -647,6 +714,132 @@ class WGANMeanField:
                 "discriminator_cells": self.discriminator.grid.cells,
                 "latent_nodes": self.z.size,
                 "data_nodes": self.x_nodes.size,
+                "engine_steps": result.info["n_steps"],
+                "substeps": substeps.astype(int).tolist(),
+                **_engine_info(result),
                 "versions": versions(),
             },
         )
+
+
+def _extreme(reduce: Callable, values: np.ndarray | None, empty: float) -> float:
+    """``reduce`` of the finite-or-NaN per-interval values; ``empty`` when no step was taken."""
+    if values is None or not np.any(np.isfinite(values)):
+        return empty
+    return float(reduce(values))
+
+
+class _MeanFieldStepper(Stepper):
+    """:meth:`WGANMeanField.solve` for the engine: one step per save interval, Heun steps
+    inside (the model's clock, carried in the state, is the sum of the Heun step sizes)."""
+
+    kind = "wgan_meanfield"
+
+    def __init__(
+        self,
+        model: WGANMeanField,
+        grid: np.ndarray,
+        dt: float | None,
+        cfl: float,
+        z_eval: np.ndarray,
+        x_eval: np.ndarray,
+        callback: Callable[[float], None] | None,
+    ) -> None:
+        self.model, self.grid, self.dt, self.cfl = model, grid, dt, cfl
+        self.z_eval, self.x_eval, self.callback = z_eval, x_eval, callback
+        self.initial_mass = {"mu": float(model.mu_in.sum()), "nu": float(model.nu_in.sum())}
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            **self.model.fingerprint(),
+            "dt": self.dt,
+            "cfl": self.cfl,
+            "z_eval": self.z_eval,
+            "x_eval": self.x_eval,
+        }
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {
+            "mu": self.model.mu_in.copy(),
+            "nu": self.model.nu_in.copy(),
+            "clock": np.array(0.0),
+            "steps": np.array(0),
+        }
+
+    def step(
+        self, state: dict[str, np.ndarray], t: float, dt: float
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        # the save time this interval ends on, exactly (t + dt may differ by an ulp)
+        target = float(self.grid[np.searchsorted(self.grid, t) + 1])
+        mu, nu = state["mu"], state["nu"]
+        t, steps = float(state["clock"]), int(state["steps"])
+        taken: list[float] = []
+        while t < target - 1e-12 * max(1.0, target):
+            try:
+                mu, nu, h = self._heun(mu, nu, t, target)
+            except NumericalBreakdownError as exc:
+                msg = f"{self.kind}: Heun step {steps + 1} from t = {t:.6g} broke down: {exc}"
+                raise NumericalBreakdownError(msg) from exc
+            t += h
+            steps += 1
+            taken.append(h)
+            if self.callback is not None:
+                self.callback(t)
+        new = {"mu": mu, "nu": nu, "clock": np.array(t), "steps": np.array(steps)}
+        record = {
+            "substeps": float(len(taken)),
+            "dt_min": min(taken, default=math.nan),
+            "dt_max": max(taken, default=math.nan),
+        }
+        return new, record
+
+    def _heun(
+        self, mu: np.ndarray, nu: np.ndarray, t: float, target: float
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """One SSP Heun step from t, of the CFL size (or dt), not beyond ``target``."""
+        model, cfl = self.model, self.cfl
+        fields = model._fields(mu, nu)
+        limit = model._limit(fields)
+        h = cfl * limit if self.dt is None else self.dt
+        h = min(h, target - t)
+        while True:
+            if h > limit * (1.0 + 1e-12):
+                msg = (
+                    f"dt={h:g} exceeds the CFL limit {limit:g} of the upwind scheme at "
+                    f"t = {t:g} (cell masses would turn negative); use a smaller dt "
+                    "or dt=None"
+                )
+                raise InvalidInputError(msg)
+            dmu, dnu = model._rates(mu, nu, fields)
+            mu1, nu1 = mu + h * dmu, nu + h * dnu
+            fields1 = model._fields(mu1, nu1)
+            limit1 = model._limit(fields1)
+            if h <= limit1 * (1.0 + 1e-12):
+                break
+            if self.dt is not None:
+                limit = limit1
+                continue
+            h = cfl * limit1
+        dmu1, dnu1 = model._rates(mu1, nu1, fields1)
+        mu = 0.5 * (mu + mu1 + h * dmu1)
+        nu = 0.5 * (nu + nu1 + h * dnu1)
+        # SSP-RK2 is a convex combination of CFL-stable Euler steps: masses stay >= 0
+        # up to round-off, which is clipped so that later sums stay exact
+        np.maximum(mu, 0.0, out=mu)
+        np.maximum(nu, 0.0, out=nu)
+        if not (np.isfinite(mu).all() and np.isfinite(nu).all()):
+            msg = "non-finite cell masses"
+            raise NumericalBreakdownError(msg)
+        return mu, nu, h
+
+    def observe(self, state: dict[str, np.ndarray], t: float) -> dict[str, Any]:
+        model, mu, nu = self.model, state["mu"], state["nu"]
+        fields = model._fields(mu, nu, at_faces=False)
+        return {
+            "mu": mu,
+            "nu": nu,
+            "energy": fields["energy"],
+            "dissipation": model._dissipation(mu, nu, fields),
+            "generator": model.generator.network(mu, self.z_eval),
+            "discriminator": model.discriminator.network(nu, self.x_eval),
+        }

@@ -21,6 +21,8 @@ empirical law, stepped by projected Euler).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +30,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in
+from gan_pde.engine import Stepper, Tracker
 from gan_pde.errors import InvalidInputError
 from gan_pde.meanfield.model import WGANMeanField, sigmoid
-from gan_pde.meanfield.transport import BoxGrid
+from gan_pde.meanfield.transport import BoxGrid, _engine_info, _save_rows, _saved_rows
 
 __all__ = ["MeanFieldParticles", "sample_law", "simulate_particles", "w2_to_cells"]
 
@@ -48,7 +51,8 @@ class MeanFieldParticles:
         Shapes (n_saved, N, 3): (α, β, γ) and (a, b, c) of every neuron (frozen components
         constant).
     info
-        N, h, batch, seed, γ_c, steps.
+        N, h, batch, seed, γ_c, steps; the engine's ``n_steps`` (steps taken),
+        ``seconds``, ``resumed_from_step`` and ``stop_reason``.
     """
 
     times: np.ndarray
@@ -105,8 +109,18 @@ def simulate_particles(
     seed: int = 0,
     theta0: ArrayLike | None = None,
     omega0: ArrayLike | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> MeanFieldParticles:
     """Train N generator and N discriminator neurons by clipped SGD (mean-field scaling).
+
+    Each SGD step is one step of :func:`gan_pde.engine.run`; the random generator is part
+    of the state, so a resumed run draws the same samples as an uninterrupted one.  An
+    :class:`~gan_pde.engine.InvariantTracker` stops the run at the first non-finite
+    position.
 
     Parameters
     ----------
@@ -134,6 +148,21 @@ def simulate_particles(
     theta0, omega0
         Optional initial free components, shapes (N, free dims); default: i.i.d. draws from
         the model's (piecewise-uniform) initial laws.
+    checkpoint
+        File to which the run is checkpointed; None: no checkpoint.
+    checkpoint_interval, checkpoint_steps
+        Checkpoint once this many seconds have passed since the last checkpoint, and/or
+        every this many SGD steps (and after the last).
+    resume
+        Continue from ``checkpoint`` if it exists (bit-identical to an uninterrupted run);
+        a checkpoint of other parameters is refused.
+    trackers
+        More :class:`~gan_pde.engine.Tracker` objects, called after every SGD step.
+
+    Returns
+    -------
+    MeanFieldParticles
+        ``info`` adds the engine's ``n_steps``, ``seconds`` and ``resumed_from_step``.
 
     Examples
     --------
@@ -147,6 +176,8 @@ def simulate_particles(
     >>> run.omega.shape
     (2, 1000, 3)
     """
+    from gan_pde import engine
+
     if not isinstance(model, WGANMeanField) or model.energy_kind != "wgan":
         msg = "model must be a WGANMeanField with energy='wgan' (clipped SGD)"
         raise InvalidInputError(msg)
@@ -166,36 +197,45 @@ def simulate_particles(
     gen, dis = model.generator, model.discriminator
     theta = _fill(_initial(theta0, model.mu_in, gen, n, rng, "theta0"), gen)
     omega = _fill(_initial(omega0, model.nu_in, dis, n, rng, "omega0"), dis)
-    frozen_t = [k for k in range(3) if k not in gen.free]
-    frozen_o = [k for k in range(3) if k not in dis.free]
-    saved_theta, saved_omega = [], []
-    pointer = 0
-    for step in range(steps + 1):
-        while pointer < save_steps.size and save_steps[pointer] == step:
-            saved_theta.append(theta.copy())
-            saved_omega.append(omega.copy())
-            pointer += 1
-        if step == steps or pointer == save_steps.size:
-            break
-        if batch is None:
-            z, wz, x, wx = model.z, model.z_weights, model.x_nodes, model.x_weights
-        else:
-            z = rng.standard_normal(batch)
-            wz = np.full(batch, 1.0 / batch)
-            x = _sample_data(model, batch, rng)
-            wx = wz
-        g_z = _network(theta, z, 0)
-        step_o = _gradient(omega, np.concatenate([g_z, x]), np.concatenate([wz, -wx]))
-        step_o[:, frozen_o] = 0.0
-        omega = np.clip(omega + model.gamma_c * dt * step_o, -1.0, 1.0)
-        d_prime = _network(omega, g_z, 1)
-        step_t = _gradient(theta, z, wz * d_prime)
-        step_t[:, frozen_t] = 0.0
-        theta = theta - dt * step_t
+    # the run stops at the last save (every step when save_final)
+    grid = np.arange(save_steps[-1] + 1) * dt
+    saved, rows = _save_rows(grid.size, save_steps)
+    stepper = _ParticleStepper(
+        model,
+        dt,
+        batch,
+        {"theta": theta, "omega": omega, "rng": rng},
+        {"n": n, "h": h, "batch": batch, "seed": seed},
+    )
+    # NaN/inf watch of the positions: one sum (a NaN or an infinity propagates into it) is
+    # cheaper than checking the whole state, whose generator is serialised for the check
+    invariants = engine.InvariantTracker(
+        {"sum of the neuron parameters": lambda v: float(v["theta"].sum() + v["omega"].sum())},
+        finite_state=False,
+    )
+    invariants.name = "particle_invariants"
+    result = engine.run(
+        stepper,
+        grid=(grid, saved),
+        trackers=[
+            invariants,
+            *engine.standard_trackers(
+                checkpoint=checkpoint,
+                checkpoint_interval=checkpoint_interval,
+                checkpoint_steps=checkpoint_steps,
+                resume=resume,
+                trackers=trackers,
+            ),
+        ],
+        resume=resume,
+    )
+    saved_times, observed = _saved_rows(result, rows)
+    if not result.info["stop_reason"]:
+        saved_times = save_steps * dt
     return MeanFieldParticles(
-        times=save_steps * dt,
-        theta=np.array(saved_theta),
-        omega=np.array(saved_omega),
+        times=saved_times,
+        theta=observed["theta"],
+        omega=observed["omega"],
         info={
             "n": n,
             "h": h,
@@ -206,8 +246,84 @@ def simulate_particles(
             "steps": steps,
             "t_final": steps * dt,
             "save_final": bool(save_final),
+            "n_steps": result.info["n_steps"],
+            **_engine_info(result),
         },
     )
+
+
+class _ParticleStepper(Stepper):
+    """One clipped SGD step of :func:`simulate_particles` (state: positions and generator)."""
+
+    kind = "meanfield_particles"
+
+    def __init__(
+        self,
+        model: WGANMeanField,
+        dt: float,
+        batch: int | None,
+        start: dict[str, Any],
+        parameters: dict[str, Any],
+    ) -> None:
+        self.model, self.dt, self.batch, self.start = model, dt, batch, start
+        self.parameters = parameters
+        self.frozen_t = [k for k in range(3) if k not in model.generator.free]
+        self.frozen_o = [k for k in range(3) if k not in model.discriminator.free]
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            **self.model.fingerprint(),
+            **self.parameters,
+            "theta0": self.start["theta"],
+            "omega0": self.start["omega"],
+        }
+
+    def initial_state(self) -> dict[str, Any]:
+        start = self.start
+        return {"theta": start["theta"], "omega": start["omega"], "rng": _copy(start["rng"])}
+
+    def step(self, state: dict[str, Any], t: float, dt: float) -> tuple[dict[str, Any], dict]:
+        model, dt = self.model, self.dt
+        theta, omega, rng = state["theta"], state["omega"], _copy(state["rng"])
+        if self.batch is None:
+            z, wz, x, wx = model.z, model.z_weights, model.x_nodes, model.x_weights
+        else:
+            z = rng.standard_normal(self.batch)
+            wz = np.full(self.batch, 1.0 / self.batch)
+            x = _sample_data(model, self.batch, rng)
+            wx = wz
+        g_z = _network(theta, z, 0)
+        step_o = _gradient(omega, np.concatenate([g_z, x]), np.concatenate([wz, -wx]))
+        step_o[:, self.frozen_o] = 0.0
+        omega = np.clip(omega + model.gamma_c * dt * step_o, -1.0, 1.0)
+        d_prime = _network(omega, g_z, 1)
+        step_t = _gradient(theta, z, wz * d_prime)
+        step_t[:, self.frozen_t] = 0.0
+        theta = theta - dt * step_t
+        return {"theta": theta, "omega": omega, "rng": rng}, {}
+
+    def observe(self, state: dict[str, Any], t: float) -> dict[str, np.ndarray]:
+        return {"theta": state["theta"], "omega": state["omega"]}
+
+    def state_arrays(self, state: dict[str, Any]) -> dict[str, Any]:
+        from gan_pde.engine import rng_state
+
+        return {"theta": state["theta"], "omega": state["omega"], "rng": rng_state(state["rng"])}
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        from gan_pde.engine import set_rng_state
+
+        rng = np.random.default_rng()
+        set_rng_state(rng, arrays["rng"])
+        return {"theta": np.array(arrays["theta"]), "omega": np.array(arrays["omega"]), "rng": rng}
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator in the same state (a step must not change its input);
+    4x quicker than ``copy.deepcopy``."""
+    bits = type(rng.bit_generator)(0)
+    bits.state = rng.bit_generator.state
+    return np.random.Generator(bits)
 
 
 def _initial(
@@ -218,6 +334,10 @@ def _initial(
     arr = np.asarray(values, dtype=float).reshape(n, -1)
     if arr.shape != (n, neurons.grid.dim):
         msg = f"{name} must have shape ({n}, {neurons.grid.dim}); got {np.shape(values)}"
+        raise InvalidInputError(msg)
+    if not np.all(np.isfinite(arr)):
+        rows = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        msg = f"{name} must be finite; rows {rows[:5].tolist()} are not"
         raise InvalidInputError(msg)
     return arr
 
