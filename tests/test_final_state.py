@@ -221,9 +221,9 @@ def test_toy_mean_field_fv_keeps_the_final_state():
 def test_toy_exact_paths_end_at_t_final():
     model = ToyMeanField(gamma_c=1.0, law=BumpLaw(-0.5, 0.5), g0=-3.0)
     path = model.exact(4.0, save_times=[1.0, 2.0])
-    assert path.t[-1] == 4.0
-    assert 1.0 in path.t and 2.0 in path.t
-    assert ToyWGAN(gamma_c=1.0).simulate(t_final=7.5).t[-1] == 7.5
+    assert path.times[-1] == 4.0
+    assert 1.0 in path.times and 2.0 in path.times
+    assert ToyWGAN(gamma_c=1.0).simulate(t_final=7.5).times[-1] == 7.5
 
 
 def test_neuron_particles_keep_the_final_state():

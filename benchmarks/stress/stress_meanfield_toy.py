@@ -141,7 +141,7 @@ def _run_toy(case: dict):
     path = toy.simulate(g0=g0, omega0=omega0, t_final=t_final)
     checks = Checks()
     checks.true(bool(np.all(np.abs(path.omega) <= 1.0)), "|omega| <= 1 (the clipping box)")
-    n_steps = path.t.size
+    n_steps = path.times.size
     g_top = float(np.abs(path.g).max())
     # drift of E on free arcs: DOP853 keeps each step's local error below rtol|y| + atol
     # (atol = rtol = 1e-12) per component; E's sensitivities are 2 sinh|g| and 2|ω|/γ_c,
@@ -150,15 +150,15 @@ def _run_toy(case: dict):
     tol_e += 100 * EPS * e0
     free = _free_mask(path, on_wall_out)
     first_release = path.release_times[0] if path.release_times.size else np.inf
-    before = free & (path.t < first_release)
+    before = free & (path.times < first_release)
     if before.any():
         checks.less(float(np.abs(path.energy[before] - e0).max()), tol_e, "E drift before wall")
-    after = free & (path.t > first_release)
+    after = free & (path.times > first_release)
     if path.release_times.size:
         checks.less(float(np.abs(path.energy[after] - e_star).max()), tol_e, "|E - E*| after")
     # release where the critic velocity changes sign: g = 0 (event located to ~rtol)
     for t_r in path.release_times:
-        g_r = path.g[np.argmin(np.abs(path.t - t_r))]
+        g_r = path.g[np.argmin(np.abs(path.times - t_r))]
         checks.less(abs(g_r), 1e-9, "|g| at release")
     if below:
         checks.true(path.hit_times.size == 0, "an orbit with E0 < E* never touches the wall")
@@ -174,7 +174,7 @@ def _run_toy(case: dict):
         if path.hit_times.size and not on_wall_out:
             # first hit: E = E0 and |ω| = 1, so cosh g_h = (E0 − 1/γ_c)/2
             t_h = path.hit_times[0]
-            g_h = path.g[np.argmin(np.abs(path.t - t_h))]
+            g_h = path.g[np.argmin(np.abs(path.times - t_h))]
             g_hit = math.acosh((e0 - 1.0 / gamma_c) / 2.0)
             tol_g = tol_e / (2 * math.sinh(g_hit)) + 1e-10 if g_hit > 1e-6 else 1e-5
             checks.less(abs(abs(g_h) - g_hit), tol_g, "|g| at first hit vs closed form")
@@ -203,12 +203,12 @@ def _run_toy(case: dict):
 
 def _free_mask(path, on_wall_out: bool) -> np.ndarray:
     """Samples strictly inside free arcs (not between a hit and the following release)."""
-    free = np.ones(path.t.size, dtype=bool)
+    free = np.ones(path.times.size, dtype=bool)
     starts = list(path.hit_times) + ([0.0] if on_wall_out else [])
     for hit in starts:
         later = path.release_times[path.release_times >= hit]
         end = later[0] if later.size else np.inf
-        free &= ~((path.t >= hit) & (path.t <= end))
+        free &= ~((path.times >= hit) & (path.times <= end))
     return free
 
 
@@ -247,7 +247,7 @@ def _run_mean_field(case: dict):
     free = np.cumsum(contact) == 0
     energy = 2 * np.cosh(exact.g) + (mean0 + exact.s) ** 2 / gamma_c
     g_top = float(np.abs(exact.g).max())
-    tol_e = 10.0 * exact.t.size * RTOL * (2 * math.sinh(g_top) * (1 + g_top) + 8.0 / gamma_c)
+    tol_e = 10.0 * exact.times.size * RTOL * (2 * math.sinh(g_top) * (1 + g_top) + 8.0 / gamma_c)
     if free.sum() > 1:
         drift = float(np.abs(energy[free] - energy[0]).max())
         checks.less(drift, tol_e, "E drift before contact")
@@ -259,9 +259,9 @@ def _run_mean_field(case: dict):
         toy = ToyWGAN(gamma_c=gamma_c).simulate(
             g0=float(g_c), omega0=float(np.clip(omega_c, -1.0, 1.0)), t_final=t_final - t_c
         )
-        g_end = exact.g[np.argmin(np.abs(exact.t - t_final))]
+        g_end = exact.g[np.argmin(np.abs(exact.times - t_final))]
         # two DOP853 runs at rtol 1e-12 of the same trajectory (4D vs 2D formulation)
-        tol = 10.0 * (exact.t.size + toy.t.size) * RTOL * (1 + g_top) + 1e-9
+        tol = 10.0 * (exact.times.size + toy.times.size) * RTOL * (1 + g_top) + 1e-9
         checks.less(abs(g_end - toy.g[-1]), tol, "g after concentration vs single-neuron toy")
         # a constant map stays constant: the image of [a, b] keeps width 0 exactly
         checks.less(_dirac_defect(exact, t_final), 0.0, "width of nu after concentration")
@@ -290,8 +290,8 @@ def _run_mean_field(case: dict):
     # estimated by Richardson from the two meshes, error(n) ≈ (16/15)|g_n − g_4n|;
     # factor 2 for the constant, at the save times where both FV wall cells are still
     # empty (< 1e-12) and the exact law has not reached a wall
-    contact_time = exact.t[contact][0] if contact.any() else np.inf
-    g_exact = np.array([exact.g[np.argmin(np.abs(exact.t - t))] for t in times])
+    contact_time = exact.times[contact][0] if contact.any() else np.inf
+    g_exact = np.array([exact.g[np.argmin(np.abs(exact.times - t))] for t in times])
     dry = (times < contact_time) & (runs[0].wall_mass < 1e-12) & (runs[1].wall_mass < 1e-12)
     if dry.sum() > 1:
         richardson = 16.0 / 15.0 * np.abs(runs[0].g - runs[1].g)[dry]
