@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from functools import partial
 
 import numpy as np
 import pytest
 
+from gan_pde import cli
 from gan_pde.commands import sweep as sweep_command
-from gan_pde.errors import ConfigError, InvalidInputError
-from gan_pde.sweep import grid_points, poincare_constant, sweep
+from gan_pde.errors import ConfigError, InvalidInputError, MissingDependencyError
+from gan_pde.sweep import (
+    _cache_file,
+    _check_shared,
+    _evaluate,
+    _function_name,
+    grid_points,
+    jsd_network_seed,
+    poincare_constant,
+    sweep,
+)
 
 
 def _square(*, x, shift=0.0):
@@ -133,3 +145,106 @@ def test_command_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="non-empty"):
         sweep_command.load_config(config)
     assert np.isfinite(sweep_command.load_config(None)[1]["separation"]).all()
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads", "processes"])
+def test_progress_reports_the_cached_points_then_each_point(tmp_path, scheduler):
+    sweep(_square, {"x": [2.0]}, scheduler="synchronous", cache_dir=tmp_path)
+    seen = []
+    result = sweep(
+        _square,
+        {"x": [1.0, 2.0, 3.0]},
+        scheduler=scheduler,
+        workers=2,
+        cache_dir=tmp_path,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 3), (2, 3), (3, 3)] and result.cached == 1
+
+
+def test_cluster_arguments_are_checked(monkeypatch):
+    with pytest.raises(InvalidInputError, match="scheduler must be one of.*distributed.Client"):
+        sweep(_square, {"x": [1.0]}, scheduler=3)
+    with pytest.raises(InvalidInputError, match="scheduler must be one of"):
+        sweep(_square, {"x": [1.0]}, scheduler="tcp:/host")
+    address = "tcp://127.0.0.1:8786"
+    with pytest.raises(InvalidInputError, match="leave workers=None"):
+        sweep(_square, {"x": [1.0]}, scheduler=address, workers=2)
+    with pytest.raises(InvalidInputError, match="retries must be a non-negative int"):
+        sweep(_square, {"x": [1.0]}, scheduler=address, retries=-1)
+    with pytest.raises(InvalidInputError, match="connect_timeout must be a positive"):
+        sweep(_square, {"x": [1.0]}, scheduler=address, connect_timeout=0.0)
+    with pytest.raises(InvalidInputError, match="progress must be a callable"):
+        sweep(_square, {"x": [1.0]}, progress=3)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    for scheduler in (address, "localhost:8786"):
+        with pytest.raises(MissingDependencyError, match=r"pip install 'gan_pde\[distributed\]'"):
+            sweep(_square, {"x": [1.0]}, scheduler=scheduler)
+
+
+def test_a_rerun_of_a_point_replaces_its_file(tmp_path):
+    # what a task retried on another worker does: the same file, replaced atomically
+    file = _cache_file(tmp_path, _square, {"x": 2.0})
+    first = _evaluate(_square, {"x": 2.0}, file)
+    second = _evaluate(_square, {"x": 2.0}, file)
+    assert [p.name for p in tmp_path.iterdir()] == [file.name]  # one file, no temporaries
+    assert json.loads(file.read_text()) == second and second["value"] == first["value"]
+
+
+def test_partial_functions_have_a_stable_name_and_resume(tmp_path):
+    task = partial(_square, shift=1.0)
+    name = _function_name(task)
+    assert name == f"{__name__}._square(shift=1.0)"  # no memory address: same everywhere
+    assert _function_name(partial(_square, shift=2.0)) != name
+    sweep(task, {"x": [1.0, 2.0]}, scheduler="synchronous", cache_dir=tmp_path)
+    again = sweep(task, {"x": [1.0, 2.0]}, scheduler="synchronous", cache_dir=tmp_path)
+    assert again.cached == 2 and again.column("y").tolist() == [2.0, 5.0]
+
+
+class _Workers:
+    """A stand-in for a distributed.Client: what ``client.run(os.path.exists, probe)`` says."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def run(self, function, path, on_error):
+        return dict(self.answers)
+
+
+def test_a_cache_dir_the_workers_cannot_see_is_refused(tmp_path):
+    _check_shared(_Workers({"tcp://a:1": True, "tcp://b:1": True}), tmp_path)
+    with pytest.raises(
+        InvalidInputError, match=r"not visible from the Dask worker\(s\) \['tcp://b:1'\]"
+    ):
+        _check_shared(_Workers({"tcp://a:1": True, "tcp://b:1": False}), tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the probe file is removed
+
+
+def test_command_scheduler_option_and_key_are_checked(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["sweep", "--scheduler", "cluster"])
+    assert exit_info.value.code == 2
+    assert "--scheduler 'cluster' must be 'threads'" in capsys.readouterr().err
+    config = tmp_path / "s.toml"
+    config.write_text("[sweep]\nscheduler = 'cluster'\n[parameters]\nseparation = [1.0]\n")
+    with pytest.raises(ConfigError, match="scheduler.*line 2.*Dask scheduler address"):
+        sweep_command.load_config(config)
+    config.write_text("[sweep]\nscheduler = 'tcp://h:8786'\n[parameters]\nseparation = [1.0]\n")
+    assert sweep_command.load_config(config)[0].scheduler == "tcp://h:8786"
+    config.write_text("[sweep]\ntask = 'jsd_network_seed'\n[parameters]\nseed = [0, -1]\n")
+    with pytest.raises(ConfigError, match="seed.*must be >= 0"):
+        sweep_command.load_config(config)
+    config.write_text(
+        "[sweep]\ntask = 'jsd_network_seed'\n[parameters]\nseed = [0]\nalgorithm = ['adam']\n"
+    )
+    with pytest.raises(ConfigError, match="algorithm.*'particles' or 'gan'"):
+        sweep_command.load_config(config)
+
+
+def test_network_seed_task_checks_its_arguments():
+    with pytest.raises(InvalidInputError, match="algorithm must be one of"):
+        jsd_network_seed(seed=0, algorithm="wgan")
+    with pytest.raises(InvalidInputError, match="seed must be a non-negative int"):
+        jsd_network_seed(seed=-1)
+    with pytest.raises(InvalidInputError, match="steps must be a positive int"):
+        jsd_network_seed(seed=0, steps=0)

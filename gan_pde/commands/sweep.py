@@ -2,7 +2,9 @@
 
 Writes ``results.json``, ``results.csv`` and ``sweep.png`` to the output folder; every
 finished point is cached in ``OUT/cache`` so that a sweep started again after an
-interruption computes only the missing points.
+interruption computes only the missing points.  ``--scheduler tcp://host:8786`` (or
+``[sweep] scheduler`` in the config) runs the points on a Dask cluster; ``OUT`` must then
+be on a file system that every worker shares (docs/sweeps.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from gan_pde.commands._common import (
     Progress,
     add_common_options,
+    check_device,
     output_folder,
     print_json,
     resume_command,
@@ -35,17 +38,26 @@ from gan_pde.config import (
 from gan_pde.errors import ConfigError
 
 NAME = "sweep"
-HELP = "parameter sweep of a bundled task on Dask (resumable)"
+HELP = "parameter sweep of a bundled task on Dask, locally or on a cluster (resumable)"
+
+_TASKS = ("poincare_constant", "lgan_decay_rate", "jsd_network_seed")
+_LOCAL = ("threads", "processes", "synchronous")
 
 
 @dataclass(frozen=True)
 class SweepSection:
-    """``[sweep]``: which task, how the grid is formed and where it runs."""
+    """``[sweep]``: which task, how the grid is formed and where it runs.
 
-    task: str = option("str", "poincare_constant", choices=("poincare_constant", "lgan_decay_rate"))
+    ``scheduler`` is a local Dask scheduler or the address of a Dask scheduler
+    (``tcp://host:8786``); ``workers`` sizes a local scheduler only; ``retries`` is how
+    many more times a cluster tries a point that raised.
+    """
+
+    task: str = option("str", "poincare_constant", choices=_TASKS)
     mode: str = option("str", "product", choices=("product", "zip"))
-    scheduler: str = option("str", "threads", choices=("threads", "processes", "synchronous"))
+    scheduler: str = option("str", "threads")
     workers: int = option("int", None)
+    retries: int = option("int", 2)
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,28 @@ class LGANParameters:
     cells: list = option("list[int]", factory=lambda: [400])
 
 
-_PARAMETERS = {"poincare_constant": PoincareParameters, "lgan_decay_rate": LGANParameters}
+@dataclass(frozen=True)
+class NetworkSeedParameters:
+    """``[parameters]`` of ``jsd_network_seed`` (one list per argument; ``seed`` lists the
+    ensemble's seeds)."""
+
+    seed: list = option("list[int]")
+    algorithm: list = option("list[str]", factory=lambda: ["particles"])
+    epsilon: list = option("list[float]", factory=lambda: [0.1])
+    steps: list = option("list[int]", factory=lambda: [20])
+    n_particles: list = option("list[int]", factory=lambda: [500])
+    discriminator_steps: list = option("list[int]", factory=lambda: [5])
+    lr_discriminator: list = option("list[float]", factory=lambda: [0.01])
+    hidden: list = option("list[int]", factory=lambda: [16])
+    n_data: list = option("list[int]", factory=lambda: [5000])
+    cells: list = option("list[int]", factory=lambda: [200])
+
+
+_PARAMETERS = {
+    "poincare_constant": PoincareParameters,
+    "lgan_decay_rate": LGANParameters,
+    "jsd_network_seed": NetworkSeedParameters,
+}
 
 
 def load_config(path: str | Path | None = None) -> tuple[SweepSection, dict[str, list]]:
@@ -97,11 +130,43 @@ def load_config(path: str | Path | None = None) -> tuple[SweepSection, dict[str,
             grid["cells"],
             f"every cell count must be in [1, {MAX_CELLS:.0e}]",
         )
-    workers = sections["sweep"].workers
-    if workers is not None and workers < 1:
-        msg = f"key 'workers' in [sweep] of {name} must be at least 1; got {workers}"
+    settings = sections["sweep"]
+    if settings.workers is not None and settings.workers < 1:
+        msg = f"key 'workers' in [sweep] of {name} must be at least 1; got {settings.workers}"
         raise ConfigError(msg)
-    return sections["sweep"], grid
+    if settings.retries < 0:
+        msg = f"key 'retries' in [sweep] of {name} must be at least 0; got {settings.retries}"
+        raise ConfigError(msg)
+    if not is_scheduler(settings.scheduler):
+        raise bad_value(key_of(settings, "scheduler"), settings.scheduler, _SCHEDULER_PROBLEM)
+    if task == "jsd_network_seed":
+        if any(s < 0 for s in grid["seed"]):
+            raise bad_value(key_of(table, "seed"), grid["seed"], "every seed must be >= 0")
+        if any(a not in ("particles", "gan") for a in grid["algorithm"]):
+            raise bad_value(
+                key_of(table, "algorithm"), grid["algorithm"], "each must be 'particles' or 'gan'"
+            )
+    return settings, grid
+
+
+_SCHEDULER_PROBLEM = (
+    "must be 'threads', 'processes', 'synchronous' or a Dask scheduler address such as "
+    "'tcp://host:8786'"
+)
+
+
+def is_scheduler(value: str) -> bool:
+    """A local scheduler name or a Dask scheduler address (``tcp://host:8786``)."""
+    from gan_pde.sweep import _is_address
+
+    return value in _LOCAL or _is_address(value)
+
+
+def _scheduler_option(value: str) -> str:
+    if not is_scheduler(value):
+        msg = f"--scheduler {value!r} {_SCHEDULER_PROBLEM}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,16 +182,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cache.add_argument(
         "--fresh", action="store_true", help="ignore points cached in OUT/cache by earlier runs"
     )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        type=_scheduler_option,
+        default=None,
+        help="where the points run: the address of a Dask scheduler (tcp://host:8786; OUT "
+        "must then be on a file system all workers share) or a local scheduler: threads, "
+        "processes, synchronous (default: [sweep] scheduler of the config)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the scheduler address to answer (default: 30)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import json
     import shutil
 
-    from gan_pde.sweep import TASKS, _cache_file, grid_points, sweep
+    from gan_pde.sweep import TASKS, _cache_file, _is_address, grid_points, sweep
 
     args = with_defaults(args, add_arguments)
     settings, grid = load_config(args.config)
+    scheduler = args.scheduler or settings.scheduler
+    cluster = _is_address(scheduler)
+    if settings.task == "jsd_network_seed":
+        check_device("cpu")
     points = grid_points(grid, mode=settings.mode)
     out = output_folder(args.out)
     cache = out / "cache"
@@ -151,18 +236,18 @@ def run(args: argparse.Namespace) -> int:
 
     set_interrupt_note(on_interrupt)
     start = time.perf_counter()
-    with Progress(
-        len(points), unit="point", quiet=args.quiet, poll=finished, start=cached
-    ) as progress:
+    with Progress(len(points), unit="point", quiet=args.quiet, start=cached) as progress:
         result = sweep(
             TASKS[settings.task],
             grid,
             mode=settings.mode,
-            scheduler=settings.scheduler,
-            workers=settings.workers,
+            scheduler=scheduler,
+            workers=None if cluster else settings.workers,
             cache_dir=cache,
+            progress=lambda done, _total: progress.update(done),
+            retries=settings.retries,
+            connect_timeout=args.connect_timeout,
         )
-        progress.update(len(points))
         progress.stage("writing results and sweep.png")
         result.info["config"] = {"sweep": config_values(settings), "parameters": grid}
         result.to_json(out / "results.json")
@@ -172,9 +257,15 @@ def run(args: argparse.Namespace) -> int:
         print_json(json.loads((out / "results.json").read_text(encoding="utf-8")))
         return 0
     source = args.config or "bundled sweep.toml"
+    where = (
+        f"the Dask cluster at {result.info['scheduler']} ({result.info['workers']} workers, "
+        f"{result.info['threads']} threads)"
+        if cluster
+        else f"the {scheduler} scheduler"
+    )
     print(
         f"sweep ({source}): {settings.task} at {len(result.records)} points "
-        f"({result.cached} cached) on the {settings.scheduler} scheduler, "
+        f"({result.cached} cached) on {where}, "
         f"{time.perf_counter() - start:.2f} s; wrote {out}/results.json, results.csv, sweep.png"
     )
     return 0
