@@ -37,6 +37,8 @@ _SUBMODULES = {
     "checkpoint",
     "resources",
     "plotting",
+    "engine",
+    "provenance",
 }
 _ATTRIBUTES = {
     "WGANMeanField": "gan_pde.meanfield",

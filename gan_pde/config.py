@@ -27,7 +27,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
+    "DENSITY_KINDS",
+    "DOMAIN_KINDS",
     "MAX_CELLS",
+    "names_of",
     "bad_value",
     "DensityConfig",
     "key_of",
@@ -192,7 +195,7 @@ def _build(cls: type, table: Any, section: str, source: _Source):
             )
             raise ConfigError(msg)
         values[name] = table[name]
-    choices = {n: f.metadata.get("choices") for n, f in fields.items()}
+    choices = {n: _resolve(f.metadata.get("choices")) for n, f in fields.items()}
     for name, allowed in choices.items():
         if allowed and name in values and values[name] not in allowed:
             msg = (
@@ -209,17 +212,50 @@ def _build(cls: type, table: Any, section: str, source: _Source):
     return result
 
 
+class names_of:  # noqa: N801 - used like a function in option(..., choices=names_of(...))
+    """The allowed values of a config key, read from the constant of the code that uses them.
+
+    ``option("str", "tr-bdf2", choices=names_of("gan_pde.flows.operator", "SCHEMES"))``
+    makes the model's tuple the one list of names: a scheme added to the model is accepted
+    by the config at once.  The module is imported only when a config is validated, so
+    defining a config section (and ``gan-pde --help``) stays cheap.
+    """
+
+    def __init__(self, module: str, attribute: str):
+        self.module, self.attribute = module, attribute
+
+    def __call__(self) -> tuple[str, ...]:
+        import importlib
+
+        return tuple(getattr(importlib.import_module(self.module), self.attribute))
+
+    def __repr__(self) -> str:
+        return f"names_of({self.module!r}, {self.attribute!r})"
+
+
+def _resolve(choices: Any) -> Any:
+    """The allowed values of an option: a :class:`names_of` is read now."""
+    return choices() if isinstance(choices, names_of) else choices
+
+
 def option(type_: str, default: Any = dataclasses.MISSING, *, choices=None, factory=None):
     """A config dataclass field: its type name (checked), default and allowed values.
 
     Type names: ``float``, ``int``, ``str``, ``bool``, ``list[float]``, ``list[int]``,
-    ``list[str]``, ``list[list[float]]``, ``list[list[list[float]]]``.
+    ``list[str]``, ``list[list[float]]``, ``list[list[list[float]]]``.  ``choices`` is a
+    tuple of the allowed values, or :class:`names_of` a model's constant (preferred: one
+    list of names for the code, the configs and the command line).
     """
     meta = {"type": type_, "choices": choices}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
 
+
+#: The ``kind`` of a ``[density]`` table: the densities that :meth:`DensityConfig.build` makes.
+DENSITY_KINDS = ("gaussian", "mixture", "uniform")
+#: The ``kind`` of a ``[domain]`` table: a structured mesh, a mesh file or a bundled mesh.
+DOMAIN_KINDS = ("interval", "rectangle", "box", "file", "bundled")
 
 #: Most cells a ``[domain]`` may ask for (after ``refine``): far beyond what the solvers
 #: finish on a workstation; a larger count is a typo (cells = [1000000000]) or a unit slip.
@@ -266,7 +302,7 @@ def _check_covariance(key: str, cov: list, dim: int) -> None:
 class DensityConfig:
     """``[density]``: a Gaussian, a Gaussian mixture or a uniform box density."""
 
-    kind: str = option("str", choices=("gaussian", "mixture", "uniform"))
+    kind: str = option("str", choices=DENSITY_KINDS)
     mean: list = option("float|list[float]", None)
     cov: list = option("float|list[list[float]]", None)
     means: list = option("list[float]|list[list[float]]", None)
@@ -396,7 +432,7 @@ _DOMAIN_DIMS = {"interval": 1, "rectangle": 2, "box": 3}
 class DomainConfig:
     """``[domain]``: a structured mesh (``bounds``, ``cells``) or a mesh file."""
 
-    kind: str = option("str", choices=("interval", "rectangle", "box", "file", "bundled"))
+    kind: str = option("str", choices=DOMAIN_KINDS)
     bounds: list = option("list[list[float]]", None)
     cells: list = option("list[int]", None)
     path: str = option("str", None)
@@ -529,8 +565,10 @@ class SolverConfig:
     """``[solver]``: eigen-solver options."""
 
     k: int = option("int", 6)
-    element: str = option("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
-    method: str = option("str", "auto", choices=("auto", "dense", "shift-invert", "lobpcg"))
+    element: str = option("str", "P1", choices=names_of("gan_pde.fem.basis", "ELEMENT_NAMES"))
+    method: str = option(
+        "str", "auto", choices=names_of("gan_pde.spectral.weighted_laplacian", "METHODS")
+    )
     tol: float = option("float", 1e-10)
 
     def validate(self, key) -> None:

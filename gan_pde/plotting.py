@@ -242,6 +242,9 @@ def _colorbar(ax: Axes | Sequence[Axes], mappable: Any, label: str) -> Any:
 def figure_path(path: str | Path) -> Path:
     """``path`` as a Path whose suffix names a format matplotlib writes.
 
+    The suffix chooses the format, in any case: ``.png`` (raster), ``.svg`` and ``.pdf``
+    (vector), or any other of matplotlib's (``.eps``, ``.jpg``, ...).
+
     Raises
     ------
     InvalidInputError
@@ -251,10 +254,13 @@ def figure_path(path: str | Path) -> Path:
 
     path = Path(path)
     supported = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix.lstrip(".").lower() not in supported:
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix not in supported:
+        problem = f"its suffix .{suffix} is not" if suffix else "it has no suffix naming"
         msg = (
-            f"cannot write a figure to {str(path)!r}: the suffix must name a format matplotlib "
-            f"writes ({', '.join('.' + s for s in sorted(supported))})"
+            f"cannot write a figure to {str(path)!r}: {problem} a figure format; name the "
+            "file .png, .svg or .pdf (or another format matplotlib writes: "
+            f"{', '.join('.' + s for s in sorted(supported))})"
         )
         raise InvalidInputError(msg)
     return path

@@ -355,3 +355,112 @@ def test_config_files_take_the_1d_short_forms_too(tmp_path):
     (tmp_path / "bad.toml").write_text(short.replace("cov = 1.0", "cov = [1.0, 2.0]"))
     with pytest.raises(ConfigError, match=r"cov.*not standard deviations"):
         load_config(tmp_path / "bad.toml")
+
+
+# ---------------------------------------------------------------- one validator per kind
+
+
+VALIDATORS = {
+    # name: (good value → canonical, bad values, the words of the message)
+    "as_finite": ((-2, -2.0), (np.nan, np.inf, "1.0", True, None), "a finite real number"),
+    "as_positive": ((np.float32(0.5), 0.5), (0.0, -1.0, np.inf, "0.5", True), "a positive"),
+    "as_non_negative": ((0, 0.0), (-1e-300, np.nan, "0", False), "a non-negative finite"),
+    "as_probability": ((np.array(0.25), 0.25), (0.0, 1.0, 20, "0.2", True), "a number in"),
+    "as_positive_int": ((np.int64(3), 3), (0, -1, 2.0, True, "3"), "a positive integer"),
+    "as_non_negative_int": ((0, 0), (-1, 0.0, False, None), "a non-negative integer"),
+    "as_flag": ((np.bool_(True), True), (1, 0, "yes", None), "True or False"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALIDATORS))
+def test_each_validator_returns_the_canonical_value_or_names_the_argument(name) -> None:
+    from gan_pde import _arrays
+
+    validate = getattr(_arrays, name)
+    (given, expected), bad, words = VALIDATORS[name]
+    value = validate(given, "arg")
+    assert value == expected and type(value) is type(expected)
+    for value in bad:
+        expected = rf"^arg must be {words}.*got .*{re.escape(repr(value))}"
+        with pytest.raises(InvalidInputError, match=expected):
+            validate(value, "arg")
+
+
+def test_choice_array_and_save_time_validators() -> None:
+    from gan_pde._arrays import as_choice, as_finite_array, save_times_in, with_final_time
+
+    assert as_choice("rk4", "scheme", ("euler", "rk4")) == "rk4"
+    with pytest.raises(InvalidInputError, match=r"scheme must be one of 'euler', 'rk4'; got"):
+        as_choice("RK4", "scheme", ("euler", "rk4"))
+    array = as_finite_array([[1, 2], [3, 4]], "x0", shape=(None, 2))
+    assert array.dtype == np.float64 and array.shape == (2, 2)
+    with pytest.raises(InvalidInputError, match=r"x0 must have shape \(n, 3\); got shape"):
+        as_finite_array([[1, 2]], "x0", shape=(None, 3))
+    with pytest.raises(InvalidInputError, match=r"x0\[1, 0\] = nan \(2 non-finite entries"):
+        as_finite_array([[1, 2], [np.nan, np.inf]], "x0")
+    with pytest.raises(InvalidInputError, match="x0 must be an array of real numbers"):
+        as_finite_array(["a"], "x0")
+    times = save_times_in([1.0, 0.0], 2.0)
+    assert times.tolist() == [0.0, 1.0]
+    assert with_final_time(times, 2.0, True).tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(InvalidInputError, match=r"save_times .* \[0, t_final = 2\]"):
+        save_times_in([3.0], 2.0)
+
+
+# ---------------------------------------------------------------- one list per name set
+
+
+def test_config_choices_are_the_models_own_lists() -> None:
+    """The config reads the element names and eigen-solvers from the code that uses them
+    (one list each), and only when a config is validated."""
+    from gan_pde import config
+    from gan_pde.fem.basis import ELEMENT_NAMES
+    from gan_pde.spectral.weighted_laplacian import METHODS
+
+    choices = {f.name: f.metadata["choices"] for f in dataclasses.fields(config.SolverConfig)}
+    assert choices["element"]() == ELEMENT_NAMES and choices["method"]() == METHODS
+    kinds = {f.name: f.metadata["choices"] for f in dataclasses.fields(config.DensityConfig)}
+    assert kinds["kind"] is config.DENSITY_KINDS
+    code = "import sys, gan_pde.config; print('gan_pde.spectral' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+    text = config.bundled_config_text("spectrum").replace('method = "auto"', 'method = "arpack"')
+    assert 'method = "arpack"' in text
+    with pytest.raises(gp.errors.ConfigError, match=r"method.*must be one of \('auto', "):
+        config.parse_config(
+            text, "c.toml",
+            {"density": config.DensityConfig, "domain": config.DomainConfig,
+             "solver": config.SolverConfig},
+        )  # fmt: skip
+
+
+def test_the_stability_figure_knows_every_lgan_scheme() -> None:
+    from gan_pde.plotting import _stability_function
+    from gan_pde.spectral import lgan_system
+
+    for scheme in lgan_system.SCHEMES:
+        assert abs(_stability_function(scheme)(0.0) - 1.0) < 1e-15, scheme
+
+
+# ---------------------------------------------------------------- docs/architecture.md
+
+
+def test_the_architecture_page_example_runs(tmp_path, monkeypatch) -> None:
+    """The twenty-line model of docs/architecture.md runs as written: a new model is only a
+    Stepper with its step, and gets save times, a tracker and checkpoint/resume."""
+    page = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 2, "the page shows the model and the tracker, one block each"
+    model = blocks[0][blocks[0].index("class ") : blocks[0].index("result =")]
+    assert len([line for line in model.splitlines() if line.strip()]) <= 20, model
+    monkeypatch.chdir(tmp_path)  # the example writes its checkpoint here
+    namespace: dict = {"__name__": "architecture_example"}
+    code = compile("\n".join(blocks), str(tmp_path / "architecture.md"), "exec")
+    exec(code, namespace)  # noqa: S102 - our own documentation
+    # what the page says the example prints, it prints
+    shown = re.findall(r"# → (\w+) = ([-+.\deE]+)", page)
+    assert [name for name, _ in shown] == ["peak", "steps"]
+    for name, value in shown:
+        # the page rounds to 7 digits: 1e-6 relative
+        assert float(namespace[name]) == pytest.approx(float(value), rel=1e-6), name
+    assert (tmp_path / "heat.ckpt.npz").exists()

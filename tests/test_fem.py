@@ -306,14 +306,14 @@ def test_p1_simplex_fast_assembly_equals_scikit_fem(mesh):
     relative = np.exp(forms.log_density_at_quadrature(rho, basis))
     k = forms.weighted_stiffness.coo_data(basis, rho=relative)
     m = forms.weighted_mass.coo_data(basis, rho=relative)
-    geometry = forms._simplex_geometry(mesh, (basis.X, basis.W))
+    geometry = forms.simplex_geometry(mesh, (basis.X, basis.W))
     nqp = basis.X.shape[1]
     points = geometry.points.reshape(nqp, -1, dim).transpose(1, 0, 2).reshape(-1, dim)
     np.testing.assert_allclose(points, quadrature_points(basis), rtol=0, atol=1e-14)
     np.testing.assert_allclose(geometry.volume[:, None] * geometry.weights, basis.dx, rtol=1e-13)
     # unit scaling: the real and imaginary parts are the raw K and M entries
     ones = np.ones(geometry.dofs.shape)
-    rows, cols, data = forms._p1_simplex_entries(geometry, relative.T, ones)
+    rows, cols, data = forms.p1_simplex_entries(geometry, relative.T, ones)
     assert np.array_equal(rows, k.indices[0]) and np.array_equal(cols, k.indices[1])
     # the same sums in another order: round-off of the entries' size
     np.testing.assert_allclose(data.real, k.data, rtol=0, atol=1e-14 * np.abs(k.data).max())
@@ -335,7 +335,12 @@ def test_p1_fast_path_assembles_the_same_scaled_system(dim, monkeypatch):
     )
     basis = make_basis(mesh, "P1")
     fast = assemble_weighted(rho, basis)
-    monkeypatch.setattr(forms, "_is_p1_simplex", lambda basis: False)
+    monkeypatch.setattr(forms, "is_p1_simplex", lambda basis: False)
+
+    def fast_path(*args):
+        raise AssertionError("the generic assembly must not take the P1 kernel")
+
+    monkeypatch.setattr(forms, "assemble_p1_simplex", fast_path)
     generic = assemble_weighted(rho, basis)
     for a, b in ((fast.stiffness, generic.stiffness), (fast.mass, generic.mass)):
         # equal sums in another order: round-off relative to the largest entry
@@ -365,3 +370,94 @@ def test_p1_assembly_names_a_degenerate_cell(dim):
     first = {1: 1, 2: 0, 3: 0}[dim]  # the zero-length interval is the middle one in 1D
     with pytest.raises(InvalidInputError, match=f"1 degenerate cells .* first cell {first} "):
         gp.weighted_laplacian_spectrum(rho, mesh, k=2, element="P1", method="dense")
+
+
+# ---------------------------------------------------------------- public kernel and log scale
+
+
+def test_the_p1_kernel_and_helpers_are_public_and_keep_their_private_names():
+    """``gan_pde.fem`` exports the P1 simplex kernel and its helpers; the private names that
+    other modules imported stay the same objects, so those imports keep working."""
+    import gan_pde.fem as fem
+    from gan_pde.fem import forms
+
+    public = (
+        "SimplexGeometry",
+        "assemble_p1_simplex",
+        "is_p1_simplex",
+        "is_p1_simplex_mesh",
+        "p1_simplex_entries",
+        "simplex_geometry",
+    )
+    for name in public:
+        assert name in fem.__all__ and name in forms.__all__, name
+        assert getattr(fem, name) is getattr(forms, name), name
+        assert getattr(forms, f"_{name}") is getattr(forms, name), name
+    assert fem.is_p1_simplex_mesh(gp.mesh.rectangle((0, 1), (0, 1), n=2))
+    assert not fem.is_p1_simplex_mesh(skfem.MeshQuad1())
+    assert not fem.is_p1_simplex(make_basis(gp.mesh.interval(0, 1, n=3), "P2"))
+
+
+def _log_scale_data():
+    """States z and scales a covering a = 0, moderate and astronomically large v, v = 0,
+    v < 0 and v <= -1 (NaN for ln(1 + v))."""
+    rng = np.random.default_rng(7)
+    z = np.concatenate(
+        [[-1.5, -1.0, -0.3, 0.0, 1e-300, 1e-12, 0.5, 3.0, 1e20, 1e300], rng.lognormal(0, 3, 40)]
+    )
+    a = np.where(np.arange(z.size) % 3 == 0, 0.0, rng.uniform(0.0, 3000.0, z.size))
+    return z, a
+
+
+def test_the_log_scaling_matches_the_jsd_state_code_bit_for_bit():
+    """One implementation of z = (1 + v)e^{-a} - 1 and its conversions: bit for bit the
+    operations of LogDiffusionOperator.log1p_state and of JSDFlow's state handling, so the
+    flow can call them without changing a result."""
+    from gan_pde.fem import logscale
+
+    z, a = _log_scale_data()
+    with np.errstate(all="ignore"):
+        # the formulas as they stand in flows/operator.py and flows/jsd.py
+        lp = a + np.log1p(np.where(z > -1.0, z, np.nan))
+        v = np.where(a > 0.0, np.expm1(lp), z)
+        log_v = np.where(lp > 0.0, lp + np.log(-np.expm1(-lp)), -np.inf)
+        psi = np.log(-np.expm1(-lp))
+        log_v0 = np.linspace(-5.0, 900.0, 25)
+        log1p_v0 = np.logaddexp(0.0, log_v0)
+        scale = np.maximum(0.0, log1p_v0 - 64.0)
+        v0 = np.exp(log_v0)
+        z0 = np.where(scale > 0.0, np.expm1(log1p_v0 - scale), v0)
+    same = lambda x, y: np.array_equal(x, y, equal_nan=True)  # noqa: E731
+    assert same(logscale.log1p_of_state(z, a), lp)
+    assert same(logscale.log1p_of_state(z, None), np.log1p(np.where(z > -1.0, z, np.nan)))
+    assert same(logscale.state_to_v(z, a), v) and logscale.state_to_v(z, None) is z
+    assert same(logscale.log_v_from_log1p(lp), log_v)
+    assert same(logscale.log_v_over_1p_v(lp), psi)
+    got_scale, got_log1p = logscale.log_scale_for(log_v0, plain_max=64.0)
+    assert same(got_scale, scale) and same(got_log1p, log1p_v0)
+    assert same(logscale.state_from_log1p(v0, log1p_v0, scale), z0)
+    # the operator's own method, live
+    flow = gp.JSDFlow(
+        gp.Gaussian(mean=[0.0], cov=[[1.0]]),
+        gp.Gaussian(mean=[0.5], cov=[[1.0]]),
+        gp.mesh.interval(-5.0, 5.0, n=z.size - 1),
+    )
+    flow.operator.set_log_scale(np.abs(a))
+    assert same(flow.operator.log1p_state(z), logscale.log1p_of_state(z, np.abs(a)))
+
+
+def test_the_log_scaling_round_trips_beyond_the_double_range():
+    """v = e^900 is +inf as a double; its state, ln(1 + v) and ln v are exact: the round
+    trip v -> z -> ln(1 + v) -> ln v loses only round-off of ln(1 + v) ~ 900 (a few ulps)."""
+    from gan_pde.fem import log1p_of_state, log_scale_for, log_v_from_log1p, state_from_log1p
+
+    log_v = np.array([-30.0, 0.0, 10.0, 63.0, 65.0, 900.0, 3000.0])
+    with np.errstate(over="ignore"):
+        v = np.exp(log_v)
+    scale, log1p_v = log_scale_for(log_v, plain_max=64.0)
+    assert np.array_equal(scale > 0.0, log1p_v > 64.0)
+    z = state_from_log1p(v, log1p_v, scale)
+    assert np.all(np.isfinite(z)) and np.all(np.log1p(z) <= 64.0 + 1e-12)
+    back = log_v_from_log1p(log1p_of_state(z, scale))
+    # ln(1 + z) + a recomputes ln(1 + v) to a few ulps of its size (≤ 3000)
+    np.testing.assert_allclose(back, log_v, rtol=0, atol=8 * np.finfo(float).eps * 3000.0)

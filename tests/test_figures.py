@@ -493,3 +493,47 @@ def test_gallery_lists_every_figure_a_command_writes():
         for function in entry.function.split("/"):
             assert hasattr(plotting, function.strip()), function
     assert gallery.MARKER in (ROOT / "docs/gallery.md").read_text()
+
+
+#: The first bytes of each format (SVG: the root element follows the XML declaration).
+_SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<svg", "pdf": b"%PDF"}
+
+
+def _written_as(path: Path, fmt: str) -> bool:
+    head = path.read_bytes()[:400]
+    return b"<svg" in head if fmt == "svg" else head.startswith(_SIGNATURES[fmt])
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf", ".PNG", ".Pdf"])
+def test_every_figure_writer_writes_the_format_its_suffix_names(data, tmp_path, suffix):
+    fmt = suffix.lstrip(".").lower()
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    written = [plotting.save_figure(fig, tmp_path / f"save{suffix}")]
+    with plotting.figure_file(tmp_path / f"block{suffix}", figsize=(3, 2)) as block:
+        block.subplots().plot([0, 1], [0, 1])
+    written.append(tmp_path / f"block{suffix}")
+    plotting.plot_spectrum(data.spec1, data.rho, tmp_path / f"spectrum{suffix}")
+    written.append(tmp_path / f"spectrum{suffix}")
+    for path in written:
+        assert _written_as(path, fmt), (path.name, path.read_bytes()[:16])
+        # and not one of the other two formats under this name
+        assert not any(_written_as(path, other) for other in _SIGNATURES if other != fmt)
+
+
+@pytest.mark.parametrize("name", ["figure", "figure.txt", "figure.png.bak"])
+def test_every_figure_writer_refuses_a_name_without_a_figure_suffix(data, tmp_path, name):
+    path = tmp_path / name
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    suffix = name.rsplit(".", 1)[1] if "." in name else ""
+    problem = rf"suffix \.{suffix} is not" if suffix else "has no suffix naming"
+    fix = r"a figure format; name the file \.png, \.svg or \.pdf"
+    expected = rf"{re.escape(name)}'.*{problem} {fix}"
+    with pytest.raises(InvalidInputError, match=expected):
+        plotting.save_figure(fig, path)
+    with pytest.raises(InvalidInputError, match=expected), plotting.figure_file(path):
+        pytest.fail("the block must not run")
+    with pytest.raises(InvalidInputError, match=expected):
+        plotting.plot_spectrum(data.spec1, data.rho, path)
+    assert list(tmp_path.iterdir()) == []

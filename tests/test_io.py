@@ -101,6 +101,19 @@ def test_bad_input(trajectory, tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     with pytest.raises(InvalidInputError, match="not a gan_pde trajectory"):
         load_trajectory(tmp_path / "other.npz")
+    # a result of another type is not a trajectory either
+    from gan_pde.io import save
+
+    dual = gp.dual.simulate(gp.dual.oscillating_game([1.0]), [0.0], [1.0], tau=0.1, n_steps=2)
+    with pytest.raises(InvalidInputError, match="not a gan_pde trajectory.*'DualPath'"):
+        load_trajectory(save(tmp_path / "dual.npz", dual))
+    mesh = trajectory.densities[0].basis.mesh
+    values = {"u": np.zeros((2, mesh.p.shape[1]))}
+    with pytest.raises(InvalidInputError, match=r"times must be finite; times\[1\] = nan"):
+        io_module.write_xdmf_series(tmp_path / "x.xdmf", mesh, [0.0, np.nan], values)
+    with pytest.raises(InvalidInputError, match="times must be increasing"):
+        io_module.write_xdmf_series(tmp_path / "x.xdmf", mesh, [1.0, 0.0], values)
+    assert not (tmp_path / "x.xdmf").exists()
 
 
 def test_docstring_examples(monkeypatch, tmp_path):
@@ -185,3 +198,79 @@ def test_training_run_round_trip_through_io_load(tmp_path):
     assert isinstance(back, TrainingRun) and back.seed == 3 and back.config == {"lr": 0.1}
     np.testing.assert_array_equal(back.samples, run.samples)
     np.testing.assert_array_equal(back.losses["d"], run.losses["d"])
+
+
+def test_xdmf_writers_keep_the_working_directory_and_write_in_parallel_threads(
+    tmp_path, monkeypatch
+):
+    """Two threads writing different series at once both leave valid files; no writer
+    changes the working directory (a chdir would move the other thread's relative paths)."""
+    import os
+    import threading
+
+    monkeypatch.chdir(tmp_path)  # relative paths below: a chdir would send them elsewhere
+    calls = []
+    monkeypatch.setattr(os, "chdir", lambda *args: calls.append(args))
+    cwd = os.getcwd()
+    meshes = {
+        "a": gp.mesh.rectangle((0.0, 1.0), (0.0, 2.0), n=(6, 5)),
+        "b": gp.mesh.box((0.0, 1.0), (0.0, 1.0), (0.0, 1.0), n=3),
+    }
+    times = np.linspace(0.0, 1.0, 12)
+    fields = {
+        name: {f"{name}_field": [np.sin(t + mesh.p[0]) for t in times]}
+        for name, mesh in meshes.items()
+    }
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            start.wait()
+            for _ in range(3):  # several rounds, so the two writers overlap
+                io_module.write_xdmf_series(
+                    f"out/{name}/series.xdmf", meshes[name], times, fields[name]
+                )
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in meshes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert calls == [] and os.getcwd() == cwd
+    for name, mesh in meshes.items():
+        folder = tmp_path / "out" / name
+        assert sorted(p.name for p in folder.iterdir()) == ["series.h5", "series.xdmf"]
+        with meshio.xdmf.TimeSeriesReader(folder / "series.xdmf") as reader:
+            points, _ = reader.read_points_cells()
+            np.testing.assert_array_equal(points[:, : mesh.dim()], mesh.p.T)
+            assert reader.num_steps == times.size
+            for k in range(reader.num_steps):
+                t, data, _ = reader.read_data(k)
+                assert t == times[k]
+                expected = fields[name][f"{name}_field"][k]
+                np.testing.assert_array_equal(data[f"{name}_field"], expected)
+
+
+def test_a_file_of_training_run_save_still_loads_through_io_load(tmp_path):
+    pytest.importorskip("torch")
+    from gan_pde.io import load
+    from gan_pde.nn import train_particles
+
+    run = train_particles(
+        gp.Gaussian(mean=[1.0], cov=[[1.0]]),
+        gp.Gaussian(mean=[0.0], cov=[[1.0]]),
+        epsilon=0.1,
+        n_particles=6,
+        steps=2,
+        n_data=40,
+        device="cpu",
+    )
+    back = load(run.save(tmp_path / "run.npz"))  # TrainingRun's own layout
+    assert type(back) is type(run) and back.seed == run.seed
+    np.testing.assert_array_equal(back.samples, run.samples)
+    for name, values in run.losses.items():
+        np.testing.assert_array_equal(back.losses[name], values)

@@ -45,9 +45,15 @@ if TYPE_CHECKING:
     from gan_pde.densities import Density
 
 __all__ = [
+    "SimplexGeometry",
     "WeightedSystem",
+    "assemble_p1_simplex",
     "assemble_weighted",
+    "is_p1_simplex",
+    "is_p1_simplex_mesh",
     "log_density_at_quadrature",
+    "p1_simplex_entries",
+    "simplex_geometry",
     "weighted_mass",
     "weighted_stiffness",
 ]
@@ -127,29 +133,50 @@ class WeightedSystem:
 _P1_SIMPLEX = (skfem.ElementLineP1, skfem.ElementTriP1, skfem.ElementTetP1)
 
 
-def _is_p1_simplex_mesh(mesh: skfem.Mesh) -> bool:
-    """An affine simplex mesh (not a subclass with curved cells, e.g. ``MeshTri2``)."""
+def is_p1_simplex_mesh(mesh: skfem.Mesh) -> bool:
+    """Whether ``mesh`` is an affine simplex mesh (``MeshLine1``, ``MeshTri1``,
+    ``MeshTet1``; not a subclass with curved cells such as ``MeshTri2``): the meshes on
+    which :func:`assemble_p1_simplex` applies."""
     return type(mesh) in (skfem.MeshLine1, skfem.MeshTri1, skfem.MeshTet1)
 
 
-def _is_p1_simplex(basis: skfem.CellBasis) -> bool:
-    return type(basis.elem) in _P1_SIMPLEX and _is_p1_simplex_mesh(basis.mesh)
+def is_p1_simplex(basis: skfem.CellBasis) -> bool:
+    """Whether ``basis`` is P1 on an affine simplex mesh (:func:`assemble_weighted` then
+    takes the vectorised kernel :func:`p1_simplex_entries`)."""
+    return type(basis.elem) in _P1_SIMPLEX and is_p1_simplex_mesh(basis.mesh)
 
 
 @dataclass(frozen=True)
-class _SimplexGeometry:
-    """What the P1 weighted forms need of an affine simplex mesh, computed from its
-    vertices alone (no scikit-fem basis): cell dofs, basis gradients, quadrature."""
+class SimplexGeometry:
+    r"""What the P1 weighted forms need of an affine simplex mesh, computed from its
+    vertices alone (no scikit-fem basis): cell dofs, basis gradients, quadrature
+    (:func:`simplex_geometry`).
 
-    dofs: np.ndarray  # (d + 1, nelems) vertex indices, scikit-fem's local order
-    grads: np.ndarray  # (d + 1, nelems, d) constant P1 gradients
-    volume: np.ndarray  # (nelems,) |det J|
-    weights: np.ndarray  # (nqp,) reference quadrature weights
-    values: np.ndarray  # (d + 1, nqp) P1 basis (barycentric coordinates) at the points
-    points: np.ndarray  # (nqp * nelems, d) global quadrature points, point-major
+    Attributes
+    ----------
+    dofs
+        ``(d + 1, nelems)`` vertex indices, in scikit-fem's local order.
+    grads
+        ``(d + 1, nelems, d)`` constant P1 gradients.
+    volume
+        ``(nelems,)`` :math:`|\det J|`.
+    weights
+        ``(nqp,)`` reference quadrature weights.
+    values
+        ``(d + 1, nqp)`` P1 basis (barycentric coordinates) at the quadrature points.
+    points
+        ``(nqp * nelems, d)`` global quadrature points, point-major.
+    """
+
+    dofs: np.ndarray
+    grads: np.ndarray
+    volume: np.ndarray
+    weights: np.ndarray
+    values: np.ndarray
+    points: np.ndarray
 
 
-def _simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> _SimplexGeometry:
+def simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> SimplexGeometry:
     r"""Geometry of the affine map :math:`x = p_0 + J\hat x` of every cell, vectorised.
 
     With :math:`J = [p_1 - p_0, \dots, p_d - p_0]` the reference P1 functions are
@@ -199,7 +226,7 @@ def _simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> 
         points[q] = values[0, q] * corners[0]
         for v in range(1, dim + 1):
             points[q] += values[v, q] * corners[v]
-    return _SimplexGeometry(
+    return SimplexGeometry(
         dofs=dofs,
         grads=grads,
         volume=np.abs(det),
@@ -209,8 +236,8 @@ def _simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> 
     )
 
 
-def _p1_simplex_entries(
-    geometry: _SimplexGeometry, relative: np.ndarray, half: np.ndarray
+def p1_simplex_entries(
+    geometry: SimplexGeometry, relative: np.ndarray, half: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Raw COO entries of the scaled weighted K and M for P1 on simplices, as
     :math:`\tilde K + i\tilde M`, in scikit-fem's order.
@@ -229,6 +256,20 @@ def _p1_simplex_entries(
     quadrature point (the same numbers as ``coo_data`` up to round-off).  Both are
     symmetric in (i, j), so each pair is computed once, straight into one complex array
     (one COO → CSR conversion serves both matrices).
+
+    Parameters
+    ----------
+    geometry
+        From :func:`simplex_geometry`.
+    relative
+        :math:`e^{\ln\rho(x_q) - c_e}`, shape ``(nqp, nelems)``.
+    half
+        :math:`a_{ie} = e^{(c_e - \ell_i)/2}`, shape ``(d + 1, nelems)``.
+
+    Returns
+    -------
+    rows, cols, data
+        COO rows, columns and complex values :math:`\tilde K + i\tilde M`.
     """
     weights = relative * (geometry.weights[:, None] * geometry.volume[None, :])  # (nqp, ne)
     total = weights.sum(axis=0)
@@ -269,8 +310,8 @@ def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSyste
     >>> system.mass.shape
     (51, 51)
     """
-    if _is_p1_simplex(basis):
-        return _assemble_p1_simplex(density, basis.mesh, (basis.X, basis.W))
+    if is_p1_simplex(basis):
+        return assemble_p1_simplex(density, basis.mesh, (basis.X, basis.W))
     log_qp = log_density_at_quadrature(density, basis)
     relative = np.exp(log_qp - log_qp.max(axis=1)[:, None])  # (nelems, nqp)
     k_coo = weighted_stiffness.coo_data(basis, rho=relative)
@@ -283,18 +324,38 @@ def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSyste
     return _system((data, k_coo.indices), ell, shift - log_qp.min(axis=1), basis.doflocs.T.copy())
 
 
-def _assemble_p1_simplex(
+def assemble_p1_simplex(
     density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]
 ) -> WeightedSystem:
     """:func:`assemble_weighted` for P1 on an affine simplex mesh, from the mesh and the
-    quadrature rule alone (so that the scikit-fem basis can be built concurrently)."""
-    geometry = _simplex_geometry(mesh, rule)
+    quadrature rule alone (so that the scikit-fem basis can be built concurrently).
+
+    Parameters
+    ----------
+    density
+        Anything with ``log_pdf`` on ``(n, d)`` arrays.
+    mesh
+        A ``MeshLine1``, ``MeshTri1`` or ``MeshTet1`` (:func:`is_p1_simplex_mesh`).
+    rule
+        The reference quadrature ``(X, W)`` (:func:`gan_pde.fem.quadrature_rule`).
+
+    Examples
+    --------
+    >>> import gan_pde as gp
+    >>> from gan_pde.fem import make_basis, quadrature_rule
+    >>> rho, mesh = gp.Gaussian(mean=[0.0], cov=[[1.0]]), gp.mesh.interval(-6.0, 6.0, n=50)
+    >>> fast = assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1"))
+    >>> general = assemble_weighted(rho, make_basis(mesh, "P1"))
+    >>> bool(abs(fast.mass - general.mass).max() < 1e-15)
+    True
+    """
+    geometry = simplex_geometry(mesh, rule)
     log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
     _check_log_density(log_qp, geometry.points, "quadrature point")
     log_qp = log_qp.reshape(rule[1].size, -1)  # (nqp, nelems)
     shift = log_qp.max(axis=0)
     ell, half = _dof_scaling(density, mesh.p, geometry.dofs, shift)
-    rows, cols, data = _p1_simplex_entries(geometry, np.exp(log_qp - shift), half)
+    rows, cols, data = p1_simplex_entries(geometry, np.exp(log_qp - shift), half)
     return _system(
         (data, (rows, cols)), ell, shift - log_qp.min(axis=0), np.ascontiguousarray(mesh.p.T)
     )
@@ -332,3 +393,12 @@ def _system(
         cell_log_variation=variation,
         dof_coordinates=dof_points,
     )
+
+
+# the private names that other modules imported before these became public
+_is_p1_simplex_mesh = is_p1_simplex_mesh
+_is_p1_simplex = is_p1_simplex
+_SimplexGeometry = SimplexGeometry
+_simplex_geometry = simplex_geometry
+_p1_simplex_entries = p1_simplex_entries
+_assemble_p1_simplex = assemble_p1_simplex
