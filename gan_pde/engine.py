@@ -55,7 +55,13 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde._arrays import as_flag, as_positive
+from gan_pde._arrays import (
+    as_finite_array,
+    as_flag,
+    as_non_negative,
+    as_positive,
+    as_positive_int,
+)
 from gan_pde.checkpoint import load_checkpoint, save_checkpoint
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 
@@ -112,14 +118,7 @@ def time_grid(
     grid[-1] = t_final
     if save_times is None:
         return grid, np.ones(grid.size, dtype=bool)
-    try:
-        wanted = np.asarray(save_times, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        msg = f"save_times must be real numbers; got {save_times!r}"
-        raise InvalidInputError(msg) from exc
-    if not np.all(np.isfinite(wanted)):
-        msg = f"save_times must be finite; got {wanted.tolist()}"
-        raise InvalidInputError(msg)
+    wanted = as_finite_array(save_times, "save_times").ravel()
     outside = wanted[(wanted < 0.0) | (wanted > t_final)]
     if outside.size:
         msg = (
@@ -380,10 +379,7 @@ class InvariantTracker(Tracker):
             msg = f"conserved names {sorted(unknown)} have no function in quantities"
             raise InvalidInputError(msg)
         self.finite_state = as_flag(finite_state, "finite_state")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            msg = f"every must be a positive int; got {every!r}"
-            raise InvalidInputError(msg)
-        self.every = every
+        self.every = as_positive_int(every, "every")
         self.reference: dict[str, float] = {}
 
     def start(self, run: RunState) -> None:
@@ -499,17 +495,10 @@ class CheckpointTracker(Tracker):
         every_seconds: float | None = 30.0,
     ):
         self.path = Path(path)
-        if every_steps is not None and (
-            isinstance(every_steps, bool) or not isinstance(every_steps, int) or every_steps < 1
-        ):
-            msg = f"every_steps must be a positive int or None; got {every_steps!r}"
-            raise InvalidInputError(msg)
-        if every_seconds is not None and not (
-            isinstance(every_seconds, (int, float)) and not isinstance(every_seconds, bool)
-            and every_seconds >= 0
-        ):
-            msg = f"every_seconds must be a non-negative number or None; got {every_seconds!r}"
-            raise InvalidInputError(msg)
+        if every_steps is not None:
+            every_steps = as_positive_int(every_steps, "every_steps (or None)")
+        if every_seconds is not None:
+            every_seconds = as_non_negative(every_seconds, "every_seconds (or None)")
         self.every_steps, self.every_seconds = every_steps, every_seconds
         self._last = time.perf_counter()
         self.written = -1
