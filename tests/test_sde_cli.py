@@ -96,3 +96,66 @@ def test_quick_verify_checks_pass():
     assert sorted(c.name for c in checks) == sorted(only)
     for check in checks:
         assert check.passed, (check.name, check.measured, check.details)
+
+
+def _without_resume_steps(document):
+    """results.json without the bookkeeping of a resume (``resumed_from_step`` anywhere)."""
+    if isinstance(document, dict):
+        return {
+            k: _without_resume_steps(v) for k, v in document.items() if k != "resumed_from_step"
+        }
+    return document
+
+
+def test_interrupted_run_resumes_to_the_same_results(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    from gan_pde.sde.scheduler import SMLStepper
+    from gan_pde.sde.simulate import SDEStepper
+
+    text = (
+        bundled_config_text("sde")
+        .replace("n_paths = 2000", "n_paths = 100")
+        .replace("steps = 1500", "steps = 120")
+        .replace("window = 50", "window = 20")
+        .replace("t_final = 8.0", "t_final = 4.0")
+        .replace("substeps = 4", "substeps = 1")
+        .replace("etas = [0.2, 0.1, 0.05, 0.025, 0.0125]", "etas = [0.1, 0.05]")
+    )
+    config = _write(tmp_path, text)
+    assert main(["sde", config, "--out", str(tmp_path / "unbroken")]) == 0
+    expected = json.loads((tmp_path / "unbroken" / "results.json").read_text())
+    capsys.readouterr()
+
+    def ctrl_c(stepper_class, at):
+        step = stepper_class.step
+
+        def interrupted(self, state, t, dt):
+            if t >= at:
+                raise KeyboardInterrupt
+            return step(self, state, t, dt)
+
+        monkeypatch.setattr(stepper_class, "step", interrupted)
+
+    folder = tmp_path / "checkpoints"
+    args = ["sde", config, "--checkpoint", str(folder), "--resume"]
+    # Ctrl-C in the long run's step 6 of 8 (η = 0.5), then in the scheduled training's
+    # iteration 51 of 120; each run goes on from the checkpoints of the one before
+    ctrl_c(SDEStepper, 2.5)
+    assert main([*args, "--out", str(tmp_path / "first")]) == 130
+    err = capsys.readouterr().err
+    assert "long_run.ckpt.npz" in err and "--resume" in err
+    monkeypatch.undo()
+    ctrl_c(SMLStepper, 50)
+    assert main([*args, "--out", str(tmp_path / "second")]) == 130
+    assert "the long run resumed from step 5 of 8" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main([*args, "--out", str(tmp_path / "third")]) == 0
+    resumed = json.loads((tmp_path / "third" / "results.json").read_text())
+    assert resumed["invariant"]["resumed_from_step"] == 8  # read back, finished
+    assert resumed["schedule"]["resumed_from_step"] == {"scheduled": 50, "constant": 0}
+    assert _without_resume_steps(resumed) == _without_resume_steps(expected)
+
+
+def test_resume_needs_a_checkpoint_folder(tmp_path, capsys):
+    assert main(["sde", _write(tmp_path, SMALL), "--resume", "--out", str(tmp_path / "o")]) == 2
+    assert "--resume needs --checkpoint DIR" in capsys.readouterr().err

@@ -7,6 +7,9 @@ measured ξ_min and β, and the stability of the chosen integrator and step: the
 amplification max |R(τλ)| over the discrete spectrum against 1 and the largest stable step.
 ``--plot FILE`` draws the eigenvalues in the complex plane with the boundary of the scaled
 stability region {λ : |R(τλ)| = 1}, and the decay of ‖u‖_μ, ‖v‖_μ from u₀ = 0, v₀ = 1.
+``--checkpoint PATH`` writes the state of the time integration to PATH every
+``--checkpoint-every`` seconds and at its end; ``--resume`` continues an interrupted run
+from it to the results of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +30,9 @@ from gan_pde.commands._common import (
     figure_path,
     output_folder,
     print_json,
+    resume_command,
     say,
+    set_interrupt_note,
     with_defaults,
     write_results,
 )
@@ -39,7 +45,7 @@ from gan_pde.config import (
     parse_config,
     read_config_text,
 )
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "lgan"
 HELP = "linearised GAN: spectrum, rates, optimal parameters, integrator stability (paper 004)"
@@ -85,6 +91,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_options(
         parser, out=None, out_help="also write results.json into this folder (default: none)"
     )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="write the state of the time integration to PATH (.npz) every --checkpoint-every "
+        "seconds and at its end, for --resume (default: no checkpoint)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds of wall time between checkpoints (default 30; 0: every step)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the time integration from --checkpoint PATH (same config) to the "
+        "uninterrupted result; without the file, says so and starts from t = 0",
+    )
 
 
 def load_config(path: str | None) -> dict[str, Any]:
@@ -115,10 +140,19 @@ def load_config(path: str | None) -> dict[str, Any]:
     return config
 
 
-def analyse(config: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+def analyse(
+    config: dict[str, Any],
+    progress: Progress | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 30.0,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Everything the command prints, as a JSON-ready dictionary (plus the trajectory).
 
-    ``progress`` (optional) is told which of the parts :data:`_STAGES` is running.
+    ``progress`` (optional) is told which of the parts :data:`_STAGES` is running;
+    ``checkpoint``, ``checkpoint_every`` (seconds) and ``resume`` are passed to
+    :func:`~gan_pde.spectral.lgan_integrate.integrate` for the time integration.
     """
     from gan_pde.errors import NumericalBreakdownError
     from gan_pde.spectral import lgan
@@ -181,6 +215,9 @@ def analyse(config: dict[str, Any], progress: Progress | None = None) -> dict[st
             tau=integrator.tau,
             steps=integrator.steps,
             scheme=integrator.scheme,
+            checkpoint=checkpoint,
+            checkpoint_interval=checkpoint_every,
+            resume=resume,
         )
     except NumericalBreakdownError as err:
         overflow = str(err)
@@ -208,6 +245,7 @@ def analyse(config: dict[str, Any], progress: Progress | None = None) -> dict[st
         },
         "measured_rate": trajectory.rate() if trajectory is not None else None,
         "overflow": overflow,
+        "resumed_from_step": trajectory.info["resumed_from_step"] if trajectory is not None else 0,
         "n_u": system.n_u,
         "n_v": system.n_v,
         "_trajectory": trajectory,
@@ -221,8 +259,20 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     figure = figure_path(args.plot)
     out = output_folder(args.out) if args.out else None
+    checkpoint = _checkpoint_file(args)
     with Progress(0, unit="part", stages=_STAGES, quiet=args.quiet) as progress:
-        result = analyse(config, progress)
+        result = analyse(
+            config,
+            progress,
+            checkpoint=checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+        )
+    if result["resumed_from_step"]:
+        say(
+            f"gan-pde lgan: resumed the time integration from step "
+            f"{result['resumed_from_step']} of {config['integrator'].steps} ({checkpoint})"
+        )
     if figure is not None:
         _plot(result, config["integrator"], str(figure))
     public = {k: v for k, v in result.items() if not k.startswith("_")}
@@ -284,6 +334,42 @@ def run(args: argparse.Namespace) -> int:
         say(f"gan-pde lgan: {unstable}")
         return EXIT_FAILED
     return 0
+
+
+def _checkpoint_file(args: argparse.Namespace) -> Path | None:
+    """``--checkpoint`` checked before the work (and the note for a Ctrl-C set)."""
+    if args.checkpoint is None:
+        if args.resume:
+            msg = "--resume needs --checkpoint PATH (the file that the interrupted run wrote)"
+            raise InvalidInputError(msg)
+        return None
+    every = args.checkpoint_every
+    if isinstance(every, bool) or not (isinstance(every, (int, float)) and every >= 0):
+        msg = f"--checkpoint-every must be a number of seconds >= 0; got {every!r}"
+        raise InvalidInputError(msg)
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        msg = f"--checkpoint {path}: is a folder; give a file name such as {path / 'lgan.npz'}"
+        raise InvalidInputError(msg)
+    output_folder(path.parent, option="--checkpoint")
+    if args.resume and not path.exists():
+        say(f"gan-pde lgan: no checkpoint {path}: starting from t = 0")
+
+    def note() -> str:
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    where = f" at step {int(data['__step'])}"
+            except Exception:  # noqa: BLE001 - only for the message; --resume checks the file
+                where = ""
+            return f"{path} holds the time integration{where}; continue with: {resume_command()}"
+        return (
+            "no checkpoint was written yet (one every "
+            f"{every:g} s of wall time, --checkpoint-every): running again starts from t = 0"
+        )
+
+    set_interrupt_note(note)
+    return path
 
 
 def _finite(value: float) -> float | None:

@@ -4,6 +4,10 @@ Writes ``weak_orders.png`` (exact weak errors of ALT/SML against ALT-SDE/SML-SDE
 ``invariant.png`` (FEM stationary Fokker–Planck density, exact Gaussian moments and, with
 torch, a Monte-Carlo long run), ``schedule.png`` (the FDR2 learning-rate schedule of
 Remark 4.3 on a small GAN, with torch) and ``results.json``; prints a summary.
+``--checkpoint DIR`` checkpoints the long runs (the Monte-Carlo long run and the two
+schedule trainings) in DIR every ``--checkpoint-every`` seconds and at their ends;
+``--resume`` continues an interrupted command from them to the results of an
+uninterrupted one (finished runs are read back, not run again).
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from gan_pde.commands._common import (
     describe_sizes,
     output_folder,
     print_json,
+    resume_command,
+    say,
+    set_interrupt_note,
     size_level,
     with_defaults,
     write_results,
 )
 from gan_pde.config import option, parse_config, read_config_text
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "sde"
 HELP = "SDE approximations of GAN training (paper 000): weak orders, invariant measure, FDRs"
@@ -167,6 +174,13 @@ SIZES = {
     },
 }
 
+#: Checkpoint file of each long run, in the folder of ``--checkpoint``.
+CHECKPOINTS = {
+    "long_run": "long_run.ckpt.npz",
+    "schedule": "schedule.ckpt.npz",
+    "constant": "constant.ckpt.npz",
+}
+
 #: The parts of the command, for progress and for the report of a Ctrl-C.
 _STAGES = (
     "the weak-order study",
@@ -183,6 +197,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         quick=f"small sizes, seconds: {describe_sizes(SIZES['quick'])}",
         full=f"publication sizes, minutes: {describe_sizes(SIZES['full'])}",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="checkpoint the long runs in DIR (created if missing: "
+        + ", ".join(CHECKPOINTS.values())
+        + ") every --checkpoint-every seconds and at their ends, for --resume",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds of wall time between checkpoints (default 30; 0: every step)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoints in --checkpoint DIR (same config and size) to the "
+        "uninterrupted results; runs without a checkpoint start from t = 0",
     )
 
 
@@ -210,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         msg = f"key 'batch_size' in [weak_order] must lie in [1, {n_pairs}]; got {wo.batch_size}"
         raise ConfigError(msg)
     _invariant_game(config, x, z)  # its config errors before any work
+    checkpoints = _checkpoints(args)
     game = location_scale_wgan(x, z, weight_decay=wo.weight_decay)
     with Progress(0, unit="part", stages=_STAGES, quiet=args.quiet) as progress:
         progress.stage(_STAGES[0])
@@ -222,11 +257,13 @@ def run(args: argparse.Namespace) -> int:
         _plot_weak_orders(study, out / "weak_orders.png")
         results: dict[str, Any] = {"size": level, "config": config.to_dict(), "weak_order": study}
         progress.stage(_STAGES[1])
-        results["invariant"] = _invariant(config, x, z, out / "invariant.png", progress)
+        results["invariant"] = _invariant(
+            config, x, z, out / "invariant.png", progress, checkpoints
+        )
         written = ["weak_orders.png", "invariant.png"]
         if config.schedule.steps > 0 and _has_torch():
             progress.stage(_STAGES[3])
-            results["schedule"] = _schedule(config, x, z, out / "schedule.png")
+            results["schedule"] = _schedule(config, x, z, out / "schedule.png", checkpoints)
             written.append("schedule.png")
     write_results(out, results)
     if args.json:
@@ -254,6 +291,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoints(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's checkpoint options of each long run (``{}`` per run without
+    ``--checkpoint``), checked before the work; sets the note for a Ctrl-C."""
+    if args.checkpoint is None:
+        if args.resume:
+            msg = "--resume needs --checkpoint DIR (the folder that the interrupted run wrote)"
+            raise InvalidInputError(msg)
+        return {name: {} for name in CHECKPOINTS}
+    every = args.checkpoint_every
+    if isinstance(every, bool) or not (isinstance(every, (int, float)) and every >= 0):
+        msg = f"--checkpoint-every must be a number of seconds >= 0; got {every!r}"
+        raise InvalidInputError(msg)
+    folder = output_folder(args.checkpoint, option="--checkpoint")
+    if args.resume and not any((folder / name).exists() for name in CHECKPOINTS.values()):
+        say(f"gan-pde sde: no checkpoint in {folder}: every run starts from t = 0")
+
+    def note() -> str:
+        kept = [name for name in CHECKPOINTS.values() if (folder / name).exists()]
+        if kept:
+            return f"{folder} holds {', '.join(kept)}; continue with: {resume_command()}"
+        return (
+            f"no checkpoint was written yet (one every {every:g} s of wall time, "
+            "--checkpoint-every): running again starts from t = 0"
+        )
+
+    set_interrupt_note(note)
+    return {
+        name: {
+            "checkpoint": folder / file,
+            "checkpoint_interval": float(every),
+            "resume": bool(args.resume),
+        }
+        for name, file in CHECKPOINTS.items()
+    }
+
+
 def _invariant_game(config: SDEConfig, x: np.ndarray, z: np.ndarray) -> Any:
     """The location GAN of ``[invariant]``; ConfigError for a bad batch or no invariant law."""
     from gan_pde.sde.quadratic import location_gan
@@ -276,9 +349,15 @@ def _invariant_game(config: SDEConfig, x: np.ndarray, z: np.ndarray) -> Any:
 
 
 def _invariant(
-    config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path, progress: Progress
+    config: SDEConfig,
+    x: np.ndarray,
+    z: np.ndarray,
+    path: Path,
+    progress: Progress,
+    checkpoints: dict[str, Any],
 ) -> dict[str, Any]:
-    """The invariant-measure study (its figure drawn into ``path``)."""
+    """The invariant-measure study (its figure drawn into ``path``; ``checkpoints``: the
+    options of :func:`_checkpoints`)."""
     from gan_pde.mesh import rectangle
     from gan_pde.sde.fokker_planck import stationary_fokker_planck
     from gan_pde.sde.quadratic import moments_of
@@ -325,7 +404,9 @@ def _invariant(
             t_final=inv.t_final,
             n_paths=inv.n_paths,
             substeps=inv.substeps,
+            **checkpoints["long_run"],
         )
+        _announce("the long run", run.info)
         samples = run.samples
         result.update(
             {
@@ -333,13 +414,25 @@ def _invariant(
                 "mc_covariance": run.covariance,
                 "mc_covariance_stderr": run.covariance_stderr,
                 "fdr": run.fdr,
+                "resumed_from_step": run.info["resumed_from_step"],
             }
         )
     _plot_invariant(fem, mean, cov, samples, path)
     return result
 
 
-def _schedule(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> dict[str, Any]:
+def _announce(what: str, info: dict[str, Any]) -> None:
+    """Say that a run continued from its checkpoint (nothing for a fresh run)."""
+    if info["resumed_from_step"]:
+        say(
+            f"gan-pde sde: {what} resumed from step {info['resumed_from_step']} of "
+            f"{info['n_steps']} (its checkpoint)"
+        )
+
+
+def _schedule(
+    config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path, checkpoints: dict[str, Any]
+) -> dict[str, Any]:
     import functools
 
     import torch
@@ -358,9 +451,24 @@ def _schedule(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> di
     gamma0 = [0.0, 0.5, 0.5, 0.0]
     options = {"epsilon": sc.epsilon, "delta": sc.delta, "window": sc.window}
     scheduled = train_sml(
-        sde, gamma0, eta=sc.eta, batch_size=sc.batch_size, steps=sc.steps, schedule=options
+        sde,
+        gamma0,
+        eta=sc.eta,
+        batch_size=sc.batch_size,
+        steps=sc.steps,
+        schedule=options,
+        **checkpoints["schedule"],
     )
-    constant = train_sml(sde, gamma0, eta=sc.eta, batch_size=sc.batch_size, steps=sc.steps)
+    _announce("the scheduled training", scheduled["info"])
+    constant = train_sml(
+        sde,
+        gamma0,
+        eta=sc.eta,
+        batch_size=sc.batch_size,
+        steps=sc.steps,
+        **checkpoints["constant"],
+    )
+    _announce("the constant-rate training", constant["info"])
     _plot_schedule(scheduled, constant, path)
     tail = max(1, sc.steps // 5)
     return {
@@ -368,6 +476,10 @@ def _schedule(config: SDEConfig, x: np.ndarray, z: np.ndarray, path: Path) -> di
         "decreases": scheduled["decreases"],
         "grad_norm_tail_scheduled": float(scheduled["grad_norm"][-tail:].mean()),
         "grad_norm_tail_constant": float(constant["grad_norm"][-tail:].mean()),
+        "resumed_from_step": {
+            "scheduled": scheduled["info"]["resumed_from_step"],
+            "constant": constant["info"]["resumed_from_step"],
+        },
     }
 
 

@@ -10,12 +10,16 @@ states with 95 % confidence intervals.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from gan_pde import engine
+from gan_pde._arrays import as_positive
 from gan_pde.errors import InvalidInputError
 from gan_pde.sde._torch import require_torch
 from gan_pde.sde.coefficients import GANSDE
@@ -65,7 +69,12 @@ class LongRun:
     mean_stderr, covariance_stderr
         Monte-Carlo standard errors of ``mean`` and ``covariance``.
     info
-        Run parameters and the dissipativity margin.
+        Run parameters, the dissipativity margin, and the engine's ``n_steps``,
+        ``seconds`` (wall time, resumed sessions included), ``resumed_from_step`` and
+        ``stop_reason``.
+    times
+        ``(1,)``: the time of ``samples`` and of the estimates (``t_final`` rounded to a
+        whole number of steps η); empty for a result saved before it was recorded.
     """
 
     samples: np.ndarray
@@ -75,6 +84,7 @@ class LongRun:
     mean_stderr: np.ndarray
     covariance_stderr: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    times: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __repr__(self) -> str:
         from gan_pde._repr import short_repr
@@ -93,6 +103,11 @@ def long_run(
     n_paths: int = 2000,
     substeps: int = 4,
     seed: int = 0,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[engine.Tracker] = (),
 ) -> LongRun:
     """Simulate the SDE ``kind`` to ``t_final`` from γ0 and estimate FDR1/FDR2 at the end.
 
@@ -101,13 +116,40 @@ def long_run(
     the O(h) bias of the Euler invariant measure.
     FDR1 uses the (ALT-SDE) right side (with the −η/2 curvature term) for ``kind="alt"`` and
     the (SML-SDE) one otherwise; FDR2 is stated for (SML-SDE) (Theorem 4.3).
+
+    The paths are simulated by :func:`~gan_pde.sde.simulate.simulate_sde` on the stepping
+    engine (``round(t_final / eta)`` steps η), which takes the checkpoint options:
+
+    Parameters
+    ----------
+    sde
+        The loss and data (:class:`~gan_pde.sde.coefficients.GANSDE`).
+    gamma0
+        The start of every path.
+    eta, batch_size, t_final, kind
+        Learning rate, batch size, length of the run and the SDE (``"alt"``, ``"sml"``, …).
+    n_paths, substeps, seed
+        Paths, Euler–Maruyama sub-steps per η, seed of the Brownian increments.
+    checkpoint
+        File to write the paths and the generator to every ``checkpoint_interval`` seconds
+        and/or ``checkpoint_steps`` steps, and after the last step.  None: no checkpoints.
+    checkpoint_interval, checkpoint_steps
+        Seconds of wall time (0: every step; None: by steps) and steps between checkpoints.
+    resume
+        Continue from ``checkpoint`` if it exists; the result is bit-identical to an
+        uninterrupted run's.
+    trackers
+        More :class:`gan_pde.engine.Tracker` objects (callbacks receive
+        ``(t, fine paths)``).
+
+    Returns
+    -------
+    LongRun
     """
     torch = require_torch()
     eta = check_rate(eta)
     batch = check_batch(batch_size, sde.n_samples)
-    if not (math.isfinite(t_final) and t_final > 0):
-        msg = f"t_final must be positive and finite; got {t_final!r}"
-        raise InvalidInputError(msg)
+    t_final = as_positive(t_final, "t_final")
     margin = check_dissipative(sde, eta=eta, kind=kind)
     if margin >= 0:
         msg = (
@@ -128,6 +170,11 @@ def long_run(
         richardson=True,
         n_paths=n_paths,
         seed=seed,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
     )
     samples = run.final
     evaluate = torch.func.vmap(lambda g: sde.fdr_terms(g, eta=eta, batch_size=batch))
@@ -155,6 +202,9 @@ def long_run(
         "n_paths": n_paths,
         "substeps": substeps,
         "dissipativity_margin": margin,
+        **{
+            key: run.info[key] for key in ("n_steps", "seconds", "resumed_from_step", "stop_reason")
+        },
     }
     coarse_samples = run.final_coarse
     per_path_mean = 2 * samples - coarse_samples
@@ -172,4 +222,5 @@ def long_run(
         per_path_mean.std(0, ddof=1) / root_n,
         per_path_cov.std(0, ddof=1) / root_n,
         info,
+        run.times[-1:],
     )
