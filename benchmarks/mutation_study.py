@@ -158,7 +158,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "lgan-alpha-half",
         "lGAN system",
-        "spectral/lgan_system.py",
+        "spectral/lgan_assembly.py",
         "-self.alpha * self.u_mass - self.gamma * self.stiffness,",
         "-0.5 * self.alpha * self.u_mass - self.gamma * self.stiffness,",
         "discriminator damping −αM_u of the lGAN operator with α/2 (the α convention of "
@@ -167,7 +167,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "lgan-coupling-sign",
         "lGAN system",
-        "spectral/lgan_system.py",
+        "spectral/lgan_assembly.py",
         "-self.beta * self.coupling.T,",
         "self.beta * self.coupling.T,",
         "sign of the coupling −βBᵀ in the u-equation of the lGAN operator flipped",

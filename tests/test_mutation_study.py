@@ -46,7 +46,7 @@ def test_ids_levels_and_coverage_of_the_models(study):
     folders = {m.file.split("/")[0] for m in quick}
     for part in ("flows", "spectral", "fem", "meanfield", "sde", "dual", "nn", "densities.py"):
         assert part in folders, f"no quick mutation in {part}"
-    assert {"spectral/lgan.py", "spectral/lgan_system.py"} <= {m.file for m in quick}
+    assert {"spectral/lgan.py", "spectral/lgan_assembly.py"} <= {m.file for m in quick}
 
 
 def test_apply_mutation_to_a_copy(study, tmp_path):

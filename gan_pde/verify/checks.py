@@ -801,7 +801,7 @@ def _perturbed_coupling(factor: float) -> Any:
 
         return wrong
 
-    return patch("gan_pde.spectral.lgan_system._scaled_matrix", wrap=wrap)
+    return patch("gan_pde.spectral.lgan_assembly._scaled_matrix", wrap=wrap)
 
 
 @control("lgan.discrete_spectrum", "the coupling block B scaled by 1 + 1e-3 (a perturbed beta)")
@@ -1020,7 +1020,7 @@ def _euler_half_step() -> Any:
 
         return wrong
 
-    return patch("gan_pde.spectral.lgan_system._stepper", wrap=wrap)
+    return patch("gan_pde.spectral.lgan_integrate._stepper", wrap=wrap)
 
 
 @control("lgan.euler_growth", "lgan.euler_amplification computing |1 + tau lambda (1 + 1e-6)|")
@@ -1313,7 +1313,7 @@ def _five_theta() -> Any:
 
         return wrong
 
-    return patch("gan_pde.spectral.lgan_system._stepper", wrap=wrap)
+    return patch("gan_pde.spectral.lgan_integrate._stepper", wrap=wrap)
 
 
 @control("lgan.five_settings", "the coupling block B scaled by 1 + 1e-4 (a perturbed beta)")
