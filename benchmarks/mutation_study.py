@@ -331,8 +331,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "sde-em-noise",
         "SDE (simulation)",
         "sde/simulate.py",
-        "math.sqrt(dt) * noise(state, xi_t, xi_w)",
-        "math.sqrt(0.5 * dt) * noise(state, xi_t, xi_w)",
+        "math.sqrt(dt) * self._noise(state, xi_t, xi_w)",
+        "math.sqrt(0.5 * dt) * self._noise(state, xi_t, xi_w)",
         "Euler–Maruyama increment with variance dt/2 instead of dt",
     ),
 )
