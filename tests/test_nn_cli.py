@@ -10,7 +10,7 @@ import pytest
 
 from gan_pde.commands import compare, train
 from gan_pde.config import bundled_config_text
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 torch = pytest.importorskip("torch")
 
@@ -156,3 +156,123 @@ def test_compare_config_errors(tmp_path):
     path.write_text("[lsgan]\nseparations = 3.0\n")
     with pytest.raises(ConfigError, match="separations"):
         compare.load_config(path)
+
+
+# ------------------------------------------------------------- --checkpoint and --resume
+
+
+def _interrupting(monkeypatch, module, method, when):
+    """Make ``module.Progress.<method>`` raise KeyboardInterrupt when ``when(value)``."""
+    base = module.Progress
+
+    class Interrupting(base):
+        def update(self, n, **kw):
+            if method == "update" and when(n):
+                raise KeyboardInterrupt
+            super().update(n, **kw)
+
+        def stage(self, name):
+            if method == "stage" and when(name):
+                raise KeyboardInterrupt
+            super().stage(name)
+
+    monkeypatch.setattr(module, "Progress", Interrupting)
+
+
+def test_train_resumed_after_an_interrupt_writes_the_same_results(tmp_path, monkeypatch, capsys):
+    # Adam on both networks (the bundled optimizer): the moments are in the checkpoint
+    config = _small_train(tmp_path, "gan")
+    unbroken = tmp_path / "unbroken"
+    args = argparse.Namespace(config=config, out=str(unbroken), device="cpu", quiet=True)
+    assert train.run(args) == 0
+    assert not (unbroken / "checkpoint.npz").exists()  # removed with every result written
+    out, checkpoint = tmp_path / "resumed", tmp_path / "train.ckpt.npz"
+    options = dict(config=config, out=str(out), device="cpu", quiet=True)
+    options.update(checkpoint=str(checkpoint), checkpoint_every=0.0)  # after every step
+    with monkeypatch.context() as patch:
+        _interrupting(patch, train, "update", lambda step: step == 6)
+        with pytest.raises(KeyboardInterrupt):
+            train.run(argparse.Namespace(**options))
+    with np.load(checkpoint, allow_pickle=False) as data:
+        assert int(data["__step"]) == 5  # step 6 was interrupted before its checkpoint
+    capsys.readouterr()
+    assert train.run(argparse.Namespace(**options, resume=True)) == 0
+    assert "resuming from step 5 of 10" in capsys.readouterr().err
+    assert not checkpoint.exists()
+    first = json.loads((unbroken / "results.json").read_text())
+    second = json.loads((out / "results.json").read_text())
+    assert second.pop("resumed_from_step") == 5 and first.pop("resumed_from_step") == 0
+    for key in ("wall_time", "steps_per_second"):
+        first.pop(key), second.pop(key)
+    assert second == first  # the numbers, W1 to the JSD flow included, to the last bit
+    a, b = TrainingRun.load(unbroken / "run.npz"), TrainingRun.load(out / "run.npz")
+    assert a.samples.tobytes() == b.samples.tobytes()
+    assert all(a.losses[k].tobytes() == b.losses[k].tobytes() for k in a.losses)
+
+
+def test_train_resume_without_a_checkpoint_says_so_and_bad_paths_are_named(tmp_path, capsys):
+    config = _small_train(tmp_path)
+    out = tmp_path / "o"
+    args = argparse.Namespace(config=config, out=str(out), device="cpu", quiet=True, resume=True)
+    assert train.run(args) == 0
+    assert f"no checkpoint at {out / 'checkpoint.npz'}: starting from step 0" in (
+        capsys.readouterr().err
+    )
+    bad = argparse.Namespace(config=config, out=str(out), device="cpu", checkpoint=str(tmp_path))
+    with pytest.raises(InvalidInputError, match="--checkpoint .*: is a folder"):
+        train.run(bad)
+    bad = argparse.Namespace(config=config, out=str(out), device="cpu", checkpoint_every=-1.0)
+    with pytest.raises(InvalidInputError, match="--checkpoint-every"):
+        train.run(bad)
+
+
+COMPARE_SMALL = """
+[run]
+experiments = ["jsd", "lsgan", "wgan"]
+[jsd]
+steps = 6
+n_particles = 60
+discriminator_steps = 1
+batch_size = 32
+n_data = 500
+hidden = [4]
+generator_steps = 1
+particle_counts = [30]
+discriminator_step_counts = [2]
+epsilons = [0.2]
+[lsgan]
+separations = [3.0]
+n_data = 30
+features = 6
+t_final = 1.0
+tau = 0.1
+[wgan]
+widths = [8]
+t_final = 0.5
+saves = 2
+"""
+
+
+def test_compare_resumed_after_an_interrupt_writes_the_same_results(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "compare.toml"
+    path.write_text(COMPARE_SMALL)
+    unbroken = tmp_path / "unbroken"
+    args = argparse.Namespace(config=path, out=str(unbroken), device="cpu", quiet=True)
+    assert compare.run(args) == 0
+    assert not (unbroken / "checkpoints").exists()
+    out = tmp_path / "resumed"
+    options = dict(config=path, out=str(out), device="cpu", quiet=True)
+    with monkeypatch.context() as patch:
+        # after the PDE, the particle generator and the GAN run of the JSD experiment
+        _interrupting(patch, compare, "stage", lambda name: "network generator" in name)
+        with pytest.raises(KeyboardInterrupt):
+            compare.run(argparse.Namespace(**options))
+    kept = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert kept == ["jsd_gan.ckpt.npz", "jsd_particles.ckpt.npz", "jsd_pde.ckpt.npz"]
+    capsys.readouterr()
+    assert compare.run(argparse.Namespace(**options, resume=True)) == 0
+    assert "resuming from the 3 checkpoint(s)" in capsys.readouterr().err
+    assert not (out / "checkpoints").exists()
+    first = json.loads((unbroken / "results.json").read_text())
+    second = json.loads((out / "results.json").read_text())
+    assert second == first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import math
 import sys
@@ -18,6 +19,7 @@ from gan_pde.errors import (  # noqa: E402
 )
 from gan_pde.nn import poincare  # noqa: E402
 from gan_pde.nn.poincare import (  # noqa: E402
+    NeuralPoincareConfig,
     augment_images,
     estimate_poincare_constant,
     fem_mixture_poincare,
@@ -235,3 +237,59 @@ def test_nan_loss_stops_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(poincare, "_rayleigh", failing)
     with pytest.raises(NumericalBreakdownError, match="at step 2 of 10.*last finite loss"):
         estimate_poincare_constant(x, hidden=(4,), steps=10, device="cpu")
+
+
+# ---------------------------------------------------------------- the options as a config
+
+
+def test_config_and_keyword_calls_are_the_same_run():
+    x = np.random.default_rng(9).normal(size=(120, 2))
+    options = {"hidden": (6,), "steps": 12, "device": "cpu", "batch_size": 32, "seed": 3}
+    by_keywords = estimate_poincare_constant(x, **options)
+    by_config = estimate_poincare_constant(x, config=NeuralPoincareConfig(**options))
+    # keywords are set over the config's fields
+    overridden = estimate_poincare_constant(
+        x, config=NeuralPoincareConfig(**{**options, "steps": 3, "seed": 8}), steps=12, seed=3
+    )
+    for est in (by_config, overridden):
+        assert est.curve.tobytes() == by_keywords.curve.tobytes()
+        assert est.xi_min == by_keywords.xi_min and est.info == by_keywords.info
+    config = NeuralPoincareConfig(hidden=[8, 4], device="cpu")
+    assert config.hidden == (8, 4) and config.as_dict()["hidden"] == [8, 4]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.steps = 5
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("steps", 0, "steps must be a positive integer; got steps=0"),
+        ("lr", float("nan"), "lr must be a positive finite number"),
+        ("hidden", (8, 0), "hidden must be an integer >= 1; got hidden=0"),
+        ("activation", "swish", "activation must be one of"),
+        ("spectral_norm", 1, "spectral_norm must be True or False"),
+        ("batch_size", 1, "batch_size must be an integer >= 2"),
+        ("holdout", 0.0, "holdout must be a fraction in"),
+        ("input_gain", -2.0, "input_gain must be a positive finite number"),
+        ("seed", -1, "seed must be an integer >= 0"),
+        ("device", "tpu", "device must be one of"),
+        ("dtype", "float16", "dtype must be torch.float64 or torch.float32"),
+    ],
+)
+def test_a_bad_field_is_named_in_the_config_and_in_the_keyword_call(field, value, match):
+    with pytest.raises(InvalidInputError, match=match):
+        NeuralPoincareConfig(**{field: value})
+    x = np.random.default_rng(10).normal(size=(40, 1))
+    with pytest.raises(InvalidInputError, match=match):
+        estimate_poincare_constant(x, **{field: value})
+
+
+def test_unknown_options_and_configs_are_named():
+    x = np.random.default_rng(11).normal(size=(40, 1))
+    with pytest.raises(InvalidInputError, match="no option 'stepz'.*steps"):
+        estimate_poincare_constant(x, stepz=10)
+    with pytest.raises(InvalidInputError, match="config must be a NeuralPoincareConfig"):
+        estimate_poincare_constant(x, config={"steps": 10})
+    # the study checks the estimator's options before its first (long) estimate
+    with pytest.raises(InvalidInputError, match="hidden"):
+        poincare_study(hidden=(0,), device="cpu")

@@ -6,6 +6,12 @@ each run to the JSD flow over time), ``jsd_densities.png`` (samples over u(t)),
 ``jsd_study.png`` (W₁ vs particle count, discriminator steps, ε), ``lsgan_decay.png``
 (‖D(t)‖² per setting), ``lsgan_rates.png`` (measured vs predicted η) and ``wgan.png`` (W₂
 of the neuron laws to the mean-field PDE over time per N, and the mass at the wall of Q).
+
+Every network training (and the PDE solves that take checkpoints) keeps a checkpoint in
+the folder ``--checkpoint PATH`` (default ``OUT/checkpoints``) while it runs; after an
+interruption ``--resume`` takes the finished parts back from their checkpoints and
+continues the interrupted one, to the results of an uninterrupted run.  The folder's
+checkpoints are removed once every result is written.
 """
 
 from __future__ import annotations
@@ -27,12 +33,16 @@ from gan_pde.commands._common import (
     describe_sizes,
     output_folder,
     print_json,
+    resume_command,
+    say,
+    set_interrupt_note,
     size_level,
     with_defaults,
     write_results,
 )
+from gan_pde.commands.train import add_checkpoint_options
 from gan_pde.config import bad_value, option, parse_config, read_config_text
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "compare"
 HELP = "networks vs PDE limits (JSD flow, lGAN rates, WGAN mean field): figures, results.json"
@@ -212,6 +222,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         quick=f"seconds: {describe_sizes(SIZES['quick'])}",
         full=f"the sizes of docs/nn.md's numbers, many minutes: {describe_sizes(SIZES['full'])}",
     )
+    add_checkpoint_options(parser, what="a checkpoint of each training (a folder)", folder=True)
+
+
+#: The checkpoint files of the experiments (removed once results.json is written).
+_CHECKPOINTS = ("jsd_*.ckpt.npz", "lsgan_*.ckpt.npz", "wgan_*.ckpt.npz")
+
+
+def _checkpoint_folder(path: Path, every: float) -> None:
+    """InvalidInputError naming the option for a folder that is a file or a negative
+    interval."""
+    if not every >= 0:
+        msg = f"--checkpoint-every {every:g}: must be >= 0 seconds (0: after every step)"
+        raise InvalidInputError(msg)
+    if path.exists() and not path.is_dir():
+        msg = f"--checkpoint {path}: is a file; give a folder (one checkpoint per training)"
+        raise InvalidInputError(msg)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -225,6 +251,25 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     out = output_folder(args.out)
     device = args.device
+    folder = Path(args.checkpoint) if args.checkpoint else out / "checkpoints"
+    _checkpoint_folder(folder, args.checkpoint_every)
+    kept = sorted(p for pattern in _CHECKPOINTS for p in folder.glob(pattern))
+    if args.resume and not kept:
+        say(f"gan-pde compare: no checkpoints in {folder}: starting from the beginning")
+    elif args.resume:
+        say(f"gan-pde compare: resuming from the {len(kept)} checkpoint(s) in {folder}")
+    checkpointing = {
+        "checkpoint": folder,
+        "checkpoint_interval": args.checkpoint_every,
+        "resume": args.resume,
+    }
+
+    def on_interrupt() -> str:
+        if any(folder.glob(pattern) for pattern in _CHECKPOINTS):
+            return f"{folder} keeps the trainings so far; continue with: {resume_command()}"
+        return "no checkpoint was written yet: running again starts from the beginning"
+
+    set_interrupt_note(on_interrupt)
     report: dict[str, Any] = {"size": level, "config": config.to_dict()}
     figures: list[str] = []
     lines: list[str] = []
@@ -238,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=config.run.seed,
                 device=device,
                 progress=lambda message: bar.stage(f"JSD: {message}"),
+                **checkpointing,
             )
             bar.update(bar.n + 1)
             report["jsd"] = result.summary()
@@ -263,6 +309,7 @@ def run(args: argparse.Namespace) -> int:
                     t_final=config.lsgan.t_final,
                     seed=config.run.seed,
                     device=device,
+                    **checkpointing,
                 )
                 bar.update(bar.n + 1)
                 results.append(lsgan)
@@ -284,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=config.wgan.batch_size,
                 seed=config.run.seed,
                 device=device,
+                **checkpointing,
             )
             bar.update(bar.n + 1)
             report["wgan"] = wgan.summary()
@@ -295,6 +343,12 @@ def run(args: argparse.Namespace) -> int:
                 + f"networks {np.round(wgan.wall_networks[:, -1], 3).tolist()}"
             )
     write_results(out, report)
+    # every result is written: the checkpoints have served their purpose
+    for pattern in _CHECKPOINTS:
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
     if args.json:
         print_json(report)
         return 0

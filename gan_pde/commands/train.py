@@ -4,6 +4,11 @@ Writes ``run.npz`` (:meth:`gan_pde.nn.TrainingRun.save`), ``results.json``, ``lo
 and, for the JSD algorithms (``gan``, ``algorithm2``, ``particles``) on 1D data with
 ``[pde] overlay = true``, ``densities.png`` (histograms of the generated samples over the
 JSD-flow solution u(t) at the same times) and ``distance.png`` (W₁ to u(t) over time).
+
+The training writes a checkpoint (``--checkpoint PATH``, default ``OUT/checkpoint.npz``)
+every ``--checkpoint-every`` seconds; after an interruption ``--resume`` continues from it
+to the result of an uninterrupted run, and the file is removed once every result is
+written.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from gan_pde.commands._common import (
     describe_sizes,
     output_folder,
     print_json,
+    resume_command,
+    say,
     set_interrupt_note,
     size_level,
     with_defaults,
     write_results,
 )
 from gan_pde.config import DensityConfig, bad_value, option, parse_config, read_config_text
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "train"
 HELP = "train GANs with torch (gan_pde.nn): run file, losses and density figures"
@@ -157,6 +164,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         quick=f"a few seconds: {describe_sizes(SIZES['quick'])}",
         full=f"a longer run with more samples: {describe_sizes(SIZES['full'])}",
     )
+    add_checkpoint_options(parser, what="the training's state (networks, optimisers, generators)")
+
+
+def add_checkpoint_options(
+    parser: argparse.ArgumentParser, *, what: str, folder: bool = False
+) -> None:
+    """``--checkpoint PATH``, ``--checkpoint-every SECONDS`` and ``--resume`` (shared with
+    ``gan-pde compare``, whose checkpoint is a folder of one file per training)."""
+    default = "OUT/checkpoints" if folder else "OUT/checkpoint.npz"
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        default=None,
+        help=f"where to keep {what} while running (default {default}; removed at the end)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="write the checkpoint every SECONDS of wall time (default 30; 0: every step)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint (same config) to the uninterrupted result; "
+        "without a checkpoint, says so and starts from the beginning",
+    )
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """The step a checkpoint file holds (None if it cannot be read)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return int(data["__step"])
+    except Exception:  # noqa: BLE001 - only for messages; the trainer checks the file itself
+        return None
 
 
 #: What ``--quick`` and ``--full`` set (over the config's values).
@@ -173,8 +217,14 @@ SIZES = {
 }
 
 
-def train_from_config(config: TrainConfig, *, device: Any, progress: Any = None) -> Any:
-    """Run the trainer that ``config`` describes; returns its TrainingRun."""
+def train_from_config(
+    config: TrainConfig, *, device: Any, progress: Any = None, **checkpointing: Any
+) -> Any:
+    """Run the trainer that ``config`` describes; returns its TrainingRun.
+
+    ``checkpointing``: ``checkpoint``, ``checkpoint_interval``, ``checkpoint_steps``,
+    ``resume`` and ``trackers`` of the trainer (:func:`gan_pde.nn.train_gan`).
+    """
     from gan_pde import nn
 
     run, tr = config.run, config.training
@@ -189,6 +239,7 @@ def train_from_config(config: TrainConfig, *, device: Any, progress: Any = None)
         save_steps=run.snapshots,
         n_data=tr.n_data,
         batch_size=tr.batch_size,
+        **checkpointing,
     )
     dim = target.dim
     hidden = tuple(tr.hidden)
@@ -250,15 +301,37 @@ def run(args: argparse.Namespace) -> int:
         config = apply_sizes(config, SIZES[level])
     check_device(args.device)
     out = output_folder(args.out)
-    set_interrupt_note(
-        lambda: "train keeps no checkpoint: running the command again starts from step 0"
-    )
-    with Progress(config.run.steps, unit="step", quiet=args.quiet) as bar:
+    checkpoint = Path(args.checkpoint) if args.checkpoint else out / "checkpoint.npz"
+    _check_checkpoint_file(checkpoint, args.checkpoint_every)
+    resumed = checkpoint_step(checkpoint) if args.resume and checkpoint.exists() else None
+    if args.resume and not checkpoint.exists():
+        say(f"gan-pde train: no checkpoint at {checkpoint}: starting from step 0")
+    elif resumed is not None:
+        say(f"gan-pde train: resuming from step {resumed} of {config.run.steps} ({checkpoint})")
+
+    def on_interrupt() -> str:
+        step = checkpoint_step(checkpoint) if checkpoint.exists() else None
+        if step is not None:
+            return f"train keeps step {step} in {checkpoint}; continue with: {resume_command()}"
+        return (
+            f"train keeps no checkpoint yet (one every {args.checkpoint_every:g} s of wall "
+            "time, --checkpoint-every): running the command again starts from step 0"
+        )
+
+    set_interrupt_note(on_interrupt)
+    with Progress(config.run.steps, unit="step", quiet=args.quiet, start=resumed or 0) as bar:
 
         def progress(step: int, losses: dict[str, float]) -> None:
             bar.update(step, postfix=", ".join(f"{k}={v:.3g}" for k, v in losses.items()))
 
-        result = train_from_config(config, device=args.device, progress=progress)
+        result = train_from_config(
+            config,
+            device=args.device,
+            progress=progress,
+            checkpoint=checkpoint,
+            checkpoint_interval=args.checkpoint_every,
+            resume=args.resume,
+        )
         bar.stage("writing run.npz and figures")
         result.config["file"] = config.to_dict()
         result.save(out / "run.npz")
@@ -275,6 +348,8 @@ def run(args: argparse.Namespace) -> int:
         "device": result.device,
         "wall_time": result.wall_time,
         "steps_per_second": config.run.steps / max(result.wall_time, 1e-12),
+        "n_steps": result.info["n_steps"],
+        "resumed_from_step": result.info["resumed_from_step"],
         "times": result.times.tolist(),
         "final_losses": {k: float(np.mean(v[..., -1])) for k, v in result.losses.items()},
     }
@@ -283,6 +358,8 @@ def run(args: argparse.Namespace) -> int:
         figures += ["densities.png", "distance.png"]
     summary["config"] = config.to_dict()
     write_results(out, summary)
+    # every result is written: the checkpoint has served its purpose
+    checkpoint.unlink(missing_ok=True)
     if args.json:
         print_json(summary)
         return 0
@@ -300,6 +377,20 @@ def run(args: argparse.Namespace) -> int:
         f"run.npz, {', '.join(figures)}"
     )
     return 0
+
+
+def _check_checkpoint_file(path: Path, every: float) -> None:
+    """InvalidInputError naming the option for a checkpoint path that is a folder, in a
+    missing folder, or a negative interval."""
+    if not every >= 0:
+        msg = f"--checkpoint-every {every:g}: must be >= 0 seconds (0: after every step)"
+        raise InvalidInputError(msg)
+    if path.is_dir():
+        msg = f"--checkpoint {path}: is a folder; give a file name such as {path / 'run.npz'}"
+        raise InvalidInputError(msg)
+    if not path.parent.is_dir():
+        msg = f"--checkpoint {path}: the folder {path.parent} does not exist; create it first"
+        raise InvalidInputError(msg)
 
 
 def _plot_losses(result: Any, path: Path) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,45 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None] | None
+
+
+def _checkpoint_options(
+    checkpoint: str | os.PathLike[str] | None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+) -> Callable[[str], dict[str, Any]]:
+    """``options(name)``: the checkpoint keywords of the part ``name`` of an experiment.
+
+    Each part gets the file ``checkpoint/<name>.ckpt.npz``; without a folder no part is
+    checkpointed (and ``resume=True`` is refused).
+
+    >>> _checkpoint_options(None)("jsd_gan")
+    {}
+    """
+    if checkpoint is None:
+        if resume is not False:
+            msg = "resume=True needs a checkpoint folder (checkpoint=PATH)"
+            raise InvalidInputError(msg)
+        return lambda _name: {}
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        msg = f"checkpoint must be a folder path or None; got {checkpoint!r}"
+        raise InvalidInputError(msg)
+    folder = Path(checkpoint)
+    if folder.exists() and not folder.is_dir():
+        msg = f"checkpoint {folder} is a file; give a folder (one checkpoint per training)"
+        raise InvalidInputError(msg)
+
+    def options(name: str) -> dict[str, Any]:
+        folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "checkpoint": folder / f"{name}.ckpt.npz",
+            "checkpoint_interval": checkpoint_interval,
+            "checkpoint_steps": checkpoint_steps,
+            "resume": resume,
+        }
+
+    return options
 
 
 def _default_jsd_problem() -> tuple[Any, Any, Any]:
@@ -123,6 +164,10 @@ def jsd_comparison(
     seed: int = 0,
     device: Any = None,
     progress: Progress = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
 ) -> JSDComparison:
     r"""GAN, Algorithm 2 and the particle generator against the JSD flow (paper 002).
 
@@ -149,6 +194,17 @@ def jsd_comparison(
         The study: particle runs with one option changed (ε changes with steps = T/ε).
     seed, device, progress
         Seed of every run; torch device; optional ``callback(message)``.
+    checkpoint
+        A folder in which the PDE and FEM-particle solve (``jsd_pde.ckpt.npz``) and every
+        network training (``jsd_particles``, ``jsd_gan``, ``jsd_algorithm2``,
+        ``jsd_study_<option>_<value>``) keep a checkpoint while they run; the files of
+        finished parts stay, so that ``resume=True`` takes them back without a step and
+        continues the interrupted one.
+    checkpoint_interval, checkpoint_steps
+        How often each part writes its checkpoint (seconds of wall time; steps).
+    resume
+        Continue from the checkpoints in ``checkpoint``: the result equals that of an
+        uninterrupted call.
 
     Returns
     -------
@@ -181,6 +237,7 @@ def jsd_comparison(
         raise InvalidInputError(msg)
     t_final = epsilon * steps
     say = progress or (lambda _message: None)
+    part = _checkpoint_options(checkpoint, checkpoint_interval, checkpoint_steps, resume)
 
     def disc() -> Any:
         return MLP(1, 1, hidden=tuple(hidden))
@@ -191,7 +248,13 @@ def jsd_comparison(
     x0 = initial.sample(n_particles, rng=np.random.default_rng(seed))
     say("PDE and FEM-driven particles")
     fem = simulate_particles(
-        flow, x0, t_final, epsilon / 2.0, save_times=times, scheme="crank-nicolson"
+        flow,
+        x0,
+        t_final,
+        epsilon / 2.0,
+        save_times=times,
+        scheme="crank-nicolson",
+        **part("jsd_pde"),
     )
     trajectory = fem.flow
     common = dict(
@@ -207,7 +270,9 @@ def jsd_comparison(
     )
     runs: dict[str, Any] = {}
     say("particle generator (Algorithm 2 with a table)")
-    runs["particles"] = train_particles(target, x0, epsilon=epsilon, discriminator=disc(), **common)
+    runs["particles"] = train_particles(
+        target, x0, epsilon=epsilon, discriminator=disc(), **common, **part("jsd_particles")
+    )
     say("GAN algorithm on the same table")
     runs["gan"] = train_gan(
         target,
@@ -216,6 +281,7 @@ def jsd_comparison(
         lr_generator=epsilon * n_particles / 2.0,
         generator_optimizer="sgd",
         **common,
+        **part("jsd_gan"),
     )
     say("Algorithm 2 with a network generator")
     generator = _GaussianStart(initial, MLP(1, 1, hidden=tuple(hidden), output_scale=0.0))
@@ -228,6 +294,7 @@ def jsd_comparison(
         lr_generator=0.01,
         n_eval=n_particles,
         **common,
+        **part("jsd_algorithm2"),
     )
     distances = {
         name: distances_over_time(run, trajectory, metrics=("w1",))["w1"]
@@ -274,7 +341,14 @@ def jsd_comparison(
                 options["steps"] = max(1, round(t_final / eps))
                 options["save_steps"] = 11
             start = initial.sample(n, rng=np.random.default_rng(seed))
-            run = train_particles(target, start, epsilon=eps, discriminator=disc(), **options)
+            run = train_particles(
+                target,
+                start,
+                epsilon=eps,
+                discriminator=disc(),
+                **options,
+                **part(f"jsd_study_{name}_{value:g}"),
+            )
             d = distances_over_time(run, trajectory, metrics=("w1",))["w1"]
             entry["values"].append(float(value))
             entry["mean_w1"].append(float(np.mean(d)))
@@ -440,6 +514,10 @@ def lsgan_comparison(
     seed: int = 0,
     device: Any = None,
     saves: int = 2,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
 ) -> LSGANComparison:
     r"""The five settings of paper 004's Figure 1 trained near equilibrium, vs lGAN.
 
@@ -467,6 +545,15 @@ def lsgan_comparison(
         Seed of the data; torch device.
     saves
         Number of equispaced saved steps (parameters of D and G in ``run``), >= 2.
+    checkpoint
+        A folder in which the training keeps a checkpoint ``lsgan_M<separation>.ckpt.npz``
+        while it runs (:func:`gan_pde.nn.train_lsgan`; the FEM spectrum of the mixture is
+        recomputed on a resume).
+    checkpoint_interval, checkpoint_steps
+        How often it writes the checkpoint (seconds of wall time; steps).
+    resume
+        Continue from the checkpoint in ``checkpoint``: the result equals that of an
+        uninterrupted call.
 
     Returns
     -------
@@ -482,6 +569,7 @@ def lsgan_comparison(
     if not (math.isfinite(t_final) and math.isfinite(tau) and 0 < tau < t_final):
         msg = f"need 0 < tau < t_final; got tau={tau!r}, t_final={t_final!r}"
         raise InvalidInputError(msg)
+    part = _checkpoint_options(checkpoint, checkpoint_interval, checkpoint_steps, resume)
     pde = mixture_experiment(separation, t_final=1.0, tau=0.05, cells=120)
     rho = gp.GaussianMixture(means=[[0.0], [separation]], stds=[1.0, 1.0], weights=[0.5, 0.5])
     x = rho.sample(n_data, rng=np.random.default_rng(seed))
@@ -506,6 +594,7 @@ def lsgan_comparison(
         save_steps=saves,
         device=device,
         seed=seed,
+        **part(f"lsgan_M{separation:g}"),
     )
     d_norm2 = run.losses["d_norm2"]
     times = tau * np.arange(1, steps + 1)
@@ -612,6 +701,10 @@ def wgan_comparison(
     runs: int | None = None,
     wall_layer: float | None = None,
     n_data: int = 10_000,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
 ) -> WGANComparison:
     r"""Train the clipped WGAN of paper 001 with N neurons and compare with its mean field.
 
@@ -649,6 +742,15 @@ def wgan_comparison(
     n_data
         Size of the data set drawn from the model's data law (shared by all runs and
         widths: its sampling error, ~n_data^-1/2 in the velocities, is common to them).
+    checkpoint
+        A folder in which the PDE solve (``wgan_pde.ckpt.npz``) and each training
+        (``wgan_N<width>.ckpt.npz``) keep a checkpoint while they run; the files of
+        finished parts stay, so that ``resume=True`` takes them back without a step.
+    checkpoint_interval, checkpoint_steps
+        How often each part writes its checkpoint (seconds of wall time; steps).
+    resume
+        Continue from the checkpoints in ``checkpoint``: the result equals that of an
+        uninterrupted call.
 
     Returns
     -------
@@ -665,8 +767,9 @@ def wgan_comparison(
     if not widths or any(not isinstance(n, int) or n < 2 for n in widths):
         msg = f"widths must be a non-empty list of ints >= 2; got {widths!r}"
         raise InvalidInputError(msg)
+    part = _checkpoint_options(checkpoint, checkpoint_interval, checkpoint_steps, resume)
     times = np.linspace(0.0, t_final, saves)
-    pde = model.solve(t_final, save_times=times)
+    pde = model.solve(t_final, save_times=times, **part("wgan_pde"))
     rng = np.random.default_rng(seed)
     data = model.data if hasattr(model.data, "sample") else np.asarray(model.data, dtype=float)
     gen, dis = model.generator, model.discriminator
@@ -716,6 +819,7 @@ def wgan_comparison(
             seed=seed,
             device=device,
             runs=runs,
+            **part(f"wgan_N{n}"),
         )
         saved = len(run.steps)
 

@@ -31,6 +31,7 @@ _ATTRIBUTES = {
     "train_wgan": "gan_pde.nn.wgan",
     "train_lsgan": "gan_pde.nn.lsgan",
     "train_ensemble": "gan_pde.nn.ensemble",
+    "NeuralPoincareConfig": "gan_pde.nn.poincare",
     "estimate_poincare_constant": "gan_pde.nn.poincare",
     "poincare_study": "gan_pde.nn.poincare",
 }

@@ -25,7 +25,10 @@ def train_ensemble(algorithm: str, runs: int, /, *args: Any, **options: Any) -> 
     runs
         R ≥ 1.
     *args, **options
-        The arguments of the trainer (:func:`~gan_pde.nn.train_gan`, ...).
+        The arguments of the trainer (:func:`~gan_pde.nn.train_gan`, ...), its
+        ``checkpoint``, ``checkpoint_interval``, ``checkpoint_steps``, ``resume`` and
+        ``trackers`` included: the checkpoint holds every member's parameters, optimiser
+        state and generator, and a resumed ensemble equals an uninterrupted one bit for bit.
 
     Examples
     --------

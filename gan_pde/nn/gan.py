@@ -49,18 +49,20 @@ network generator).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
     Plan,
     check_dims,
+    describe,
     execute,
-    finite_float,
     positive_int,
     prepare_data,
     save_grid,
@@ -68,6 +70,9 @@ from gan_pde.nn.engine import (
 from gan_pde.nn.networks import MLP, ParticleGenerator
 from gan_pde.nn.optim import Optimizer
 from gan_pde.nn.run import TrainingRun
+
+if TYPE_CHECKING:
+    from gan_pde.engine import Tracker
 
 torch = require_torch()
 
@@ -129,7 +134,7 @@ def gradient_identity(
     >>> out["max_abs_difference"] < 1e-14 * out["max_abs_gradient"]
     True
     """
-    eps = finite_float(epsilon, "epsilon", positive=True)
+    eps = as_positive(epsilon, "epsilon")
     fake = generator(g_params, z).detach()
     y = (fake + eps * ode_velocity(discriminator, d_params, fake)).detach()
 
@@ -180,11 +185,11 @@ def _jsd_plan(
 ) -> Plan:
     dev = select_device(device)
     dtype = torch.float64
-    steps = positive_int(steps, "steps")
+    steps = as_positive_int(steps, "steps")
     grid = save_grid(steps, save_steps, save_final=save_final)
     n_d = positive_int(discriminator_steps, "discriminator_steps", allow_zero=True)
-    n_g = positive_int(generator_steps, "generator_steps")
-    lr_d = finite_float(lr_discriminator, "lr_discriminator", positive=True)
+    n_g = as_positive_int(generator_steps, "generator_steps")
+    lr_d = as_positive(lr_discriminator, "lr_discriminator")
     data_seed = seed if data_seed is None else positive_int(data_seed, "data_seed", allow_zero=True)
     seed = positive_int(seed, "seed", allow_zero=True)
     data = prepare_data(target, n_data=n_data, seed=data_seed, dtype=dtype, device=dev)
@@ -199,7 +204,7 @@ def _jsd_plan(
         elif hasattr(initial, "sample") and hasattr(initial, "dim"):
             generator = ParticleGenerator(
                 initial.sample(
-                    positive_int(n_eval, "n_particles"), rng=np.random.default_rng(data_seed)
+                    as_positive_int(n_eval, "n_particles"), rng=np.random.default_rng(data_seed)
                 )
             )
         else:
@@ -212,29 +217,31 @@ def _jsd_plan(
                 )
                 raise InvalidInputError(msg) from exc
     elif generator is None:
-        latent_dim = dim if latent_dim is None else positive_int(latent_dim, "latent_dim")
+        latent_dim = dim if latent_dim is None else as_positive_int(latent_dim, "latent_dim")
         generator = MLP(latent_dim, dim, hidden=(32, 32))
     check_dims(generator, in_dim=None, out_dim=dim, role="generator")
     if particles:
         n_particles = generator.size
-        m = n_particles if batch_size is None else positive_int(batch_size, "batch_size")
+        m = n_particles if batch_size is None else as_positive_int(batch_size, "batch_size")
         latent = None
     else:
-        latent = generator.in_dim if latent_dim is None else positive_int(latent_dim, "latent_dim")
+        latent = (
+            generator.in_dim if latent_dim is None else as_positive_int(latent_dim, "latent_dim")
+        )
         check_dims(generator, in_dim=latent, out_dim=dim, role="generator")
-        m = int(data.shape[0]) if batch_size is None else positive_int(batch_size, "batch_size")
+        m = int(data.shape[0]) if batch_size is None else as_positive_int(batch_size, "batch_size")
     if algorithm == "gan":
-        lr_g = finite_float(lr_generator, "lr_generator", positive=True)
+        lr_g = as_positive(lr_generator, "lr_generator")
         m_g = generator.size if particles else m
         time_per_step = 2.0 * lr_g / m_g
     else:
-        eps = finite_float(epsilon, "epsilon", positive=True)
+        eps = as_positive(epsilon, "epsilon")
         time_per_step = eps
         if algorithm == "particles":
             lr_g = generator.size / 2.0
             n_g = 1
         else:
-            lr_g = finite_float(lr_generator, "lr_generator", positive=True)
+            lr_g = as_positive(lr_generator, "lr_generator")
     opt_d = Optimizer(optimizer, lr=lr_d)
     if algorithm == "particles":
         generator_optimizer = "sgd"
@@ -246,7 +253,7 @@ def _jsd_plan(
         z_eval = torch.arange(generator.size, device=dev)
     else:
         z_eval = torch.randn(
-            positive_int(n_eval, "n_eval"), latent, generator=eval_gen, dtype=dtype
+            as_positive_int(n_eval, "n_eval"), latent, generator=eval_gen, dtype=dtype
         ).to(dev)
     all_particles = torch.arange(generator.size, device=dev) if particles else None
 
@@ -346,10 +353,60 @@ def _jsd_plan(
         device=dev,
         config=config,
         progress=progress,
+        fingerprint={
+            "data": data,
+            "discriminator": describe(discriminator),
+            "generator": describe(generator),
+        },
     )
 
 
-_COMMON_DOC = """
+def train_gan(
+    target: Any,
+    *,
+    generator: Any = None,
+    discriminator: Any = None,
+    latent_dim: int | None = None,
+    steps: int = 500,
+    batch_size: int | None = 256,
+    discriminator_steps: int = 1,
+    lr_discriminator: float = 0.05,
+    lr_generator: float = 0.05,
+    optimizer: str = "sgd",
+    generator_optimizer: str | None = None,
+    n_data: int = 10_000,
+    n_eval: int = 2000,
+    save_steps: Sequence[int] | int | None = None,
+    save_final: bool = True,
+    seed: int = 0,
+    data_seed: int | None = None,
+    device: Any = None,
+    runs: int | None = None,
+    progress: Progress = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
+) -> TrainingRun:
+    r"""Train with the GAN algorithm (paper 002, Algorithm 1).
+
+    D-steps ascend :math:`\frac1m\sum\ln D(x) + \ln(1 - D(G(z)))`; the G-step descends
+    :math:`\frac1m\sum\ln(1 - D(G(z)))` with learning rate η_G.  Saved times are
+    :math:`t_k = 2k\eta_G/m` (the ε of Algorithm 2 by the last Proposition; m = N for a
+    :class:`~gan_pde.nn.networks.ParticleGenerator`).
+
+    Parameters
+    ----------
+    generator
+        Network from the latent space to R^d (default ``MLP(d, d)``, latent N(0, I)), or a
+        :class:`~gan_pde.nn.networks.ParticleGenerator`.
+    latent_dim
+        Latent dimension of the default generator (default d).
+    lr_generator
+        η_G.
+    generator_optimizer
+        ``"sgd"`` or ``"adam"`` for the G-steps (default: ``optimizer``).
     target
         The data law ρ_d: a gan_pde Density (``n_data`` samples are drawn with
         ``data_seed``) or an array of samples ``(n, d)``.
@@ -384,55 +441,22 @@ _COMMON_DOC = """
         None for one run; R for an ensemble of R independent runs (seeds seed, …,
         seed + R − 1) trained in one vmapped call.
     progress
-        Optional ``callback(step, losses)`` after each step.
-"""
+        Optional ``callback(step, losses)`` after each step (losses averaged over an
+        ensemble).
+    checkpoint
+        A file to write the run's state to (parameters, optimiser states, random
+        generators, the snapshots so far) every ``checkpoint_interval`` seconds of wall
+        time and/or every ``checkpoint_steps`` steps, and after the last step.
+    checkpoint_interval, checkpoint_steps
+        When to write it (None: never by that rule).
+    resume
+        Continue from ``checkpoint`` (a missing file starts from step 0): the result is
+        bit-identical to that of an uninterrupted run; a checkpoint of another run (other
+        options, data or networks) is refused with the differing parameter named.
+    trackers
+        Further :class:`gan_pde.engine.Tracker` objects; their time is the step count k
+        and their view the dictionary of parameters and optimiser states.
 
-
-def train_gan(
-    target: Any,
-    *,
-    generator: Any = None,
-    discriminator: Any = None,
-    latent_dim: int | None = None,
-    steps: int = 500,
-    batch_size: int | None = 256,
-    discriminator_steps: int = 1,
-    lr_discriminator: float = 0.05,
-    lr_generator: float = 0.05,
-    optimizer: str = "sgd",
-    generator_optimizer: str | None = None,
-    n_data: int = 10_000,
-    n_eval: int = 2000,
-    save_steps: Sequence[int] | int | None = None,
-    save_final: bool = True,
-    seed: int = 0,
-    data_seed: int | None = None,
-    device: Any = None,
-    runs: int | None = None,
-    progress: Progress = None,
-) -> TrainingRun:
-    (
-        r"""Train with the GAN algorithm (paper 002, Algorithm 1).
-
-    D-steps ascend :math:`\frac1m\sum\ln D(x) + \ln(1 - D(G(z)))`; the G-step descends
-    :math:`\frac1m\sum\ln(1 - D(G(z)))` with learning rate η_G.  Saved times are
-    :math:`t_k = 2k\eta_G/m` (the ε of Algorithm 2 by the last Proposition; m = N for a
-    :class:`~gan_pde.nn.networks.ParticleGenerator`).
-
-    Parameters
-    ----------
-    generator
-        Network from the latent space to R^d (default ``MLP(d, d)``, latent N(0, I)), or a
-        :class:`~gan_pde.nn.networks.ParticleGenerator`.
-    latent_dim
-        Latent dimension of the default generator (default d).
-    lr_generator
-        η_G.
-    generator_optimizer
-        ``"sgd"`` or ``"adam"`` for the G-steps (default: ``optimizer``).
-    """
-        + _COMMON_DOC
-        + """
     Returns
     -------
     TrainingRun
@@ -454,7 +478,6 @@ def train_gan(
     >>> run.samples.shape
     (11, 100, 1)
     """
-    )
     plan = _jsd_plan(
         "gan",
         target,
@@ -479,7 +502,15 @@ def train_gan(
         progress=progress,
         generator_optimizer=generator_optimizer,
     )
-    return execute(plan, runs)
+    return execute(
+        plan,
+        runs,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
 
 
 def train_algorithm2(
@@ -506,9 +537,13 @@ def train_algorithm2(
     device: Any = None,
     runs: int | None = None,
     progress: Progress = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> TrainingRun:
-    (
-        r"""Train with Algorithm 2 of paper 002 (simulating ODE (5)).
+    r"""Train with Algorithm 2 of paper 002 (simulating ODE (5)).
 
     After the D-steps, targets :math:`y = G(z) + \varepsilon\nabla D(G(z))/(2(1-D(G(z))))`
     and ``generator_steps`` regression steps of G on :math:`\frac1m\sum|G(z) - y|^2`.
@@ -526,9 +561,14 @@ def train_algorithm2(
         Learning rate of the regression.
     generator_optimizer
         ``"sgd"`` or ``"adam"`` for the regression (default: ``optimizer``).
-    """
-        + _COMMON_DOC
-        + """
+    target, discriminator, steps, batch_size, discriminator_steps, lr_discriminator
+        As in :func:`train_gan`.
+    optimizer, n_data, n_eval, save_steps, save_final, seed, data_seed, device, runs
+        As in :func:`train_gan`.
+    progress, checkpoint, checkpoint_interval, checkpoint_steps, resume, trackers
+        As in :func:`train_gan`: a callback after each step, checkpoints and a
+        bit-identical resume, further trackers.
+
     Returns
     -------
     TrainingRun
@@ -541,10 +581,9 @@ def train_algorithm2(
     >>> rho = gp.Gaussian(mean=[1.0], cov=[[1.0]])
     >>> run = train_algorithm2(rho, epsilon=0.1, steps=10, n_data=500, n_eval=50,
     ...                        device="cpu")
-    >>> run.times[-1]
+    >>> float(run.times[-1])
     1.0
     """
-    )
     plan = _jsd_plan(
         "algorithm2",
         target,
@@ -569,7 +608,15 @@ def train_algorithm2(
         progress=progress,
         generator_optimizer=generator_optimizer,
     )
-    return execute(plan, runs)
+    return execute(
+        plan,
+        runs,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
 
 
 def train_particles(
@@ -592,9 +639,13 @@ def train_particles(
     device: Any = None,
     runs: int | None = None,
     progress: Progress = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> TrainingRun:
-    (
-        r"""Algorithm 2 with a particle generator: explicit Euler for the particle ODE (5).
+    r"""Algorithm 2 with a particle generator: explicit Euler for the particle ODE (5).
 
     Every iteration runs the D-steps (fake batches drawn from the particles), then moves
     all N particles by
@@ -615,9 +666,14 @@ def train_particles(
         ε, the Euler step.
     n_particles
         N when ``initial`` is a Density.
-    """
-        + _COMMON_DOC
-        + """
+    target, discriminator, steps, batch_size, discriminator_steps, lr_discriminator
+        As in :func:`train_gan`.
+    optimizer, n_data, save_steps, save_final, seed, data_seed, device, runs
+        As in :func:`train_gan`.
+    progress, checkpoint, checkpoint_interval, checkpoint_steps, resume, trackers
+        As in :func:`train_gan`: a callback after each step, checkpoints and a
+        bit-identical resume, further trackers.
+
     Returns
     -------
     TrainingRun
@@ -633,7 +689,6 @@ def train_particles(
     >>> run.samples.shape
     (6, 100, 1)
     """
-    )
     plan = _jsd_plan(
         "particles",
         target,
@@ -658,4 +713,12 @@ def train_particles(
         progress=progress,
         initial=initial,
     )
-    return execute(plan, runs)
+    return execute(
+        plan,
+        runs,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )

@@ -28,14 +28,17 @@ batch), or stepped with Adam on the same vector field.  Time: :math:`t_k = k\tau
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
     Plan,
     check_dims,
+    describe,
     execute,
     finite_float,
     positive_int,
@@ -46,6 +49,9 @@ from gan_pde.nn.engine import (
 from gan_pde.nn.networks import MLP, ParticleGenerator
 from gan_pde.nn.optim import Optimizer
 from gan_pde.nn.run import TrainingRun
+
+if TYPE_CHECKING:
+    from gan_pde.engine import Tracker
 
 torch = require_torch()
 
@@ -80,6 +86,11 @@ def train_lsgan(
     device: Any = None,
     runs: int | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> TrainingRun:
     r"""Train D and G on the LSGAN-type losses of paper 004, Section 7.
 
@@ -114,6 +125,9 @@ def train_lsgan(
         As in :func:`gan_pde.nn.train_gan` (``batch_size=None``: full batch).
     seed, data_seed, device, runs, progress
         As in :func:`gan_pde.nn.train_gan`.
+    checkpoint, checkpoint_interval, checkpoint_steps, resume, trackers
+        Checkpoints every so many seconds or steps and a bit-identical resume, further
+        trackers: as in :func:`gan_pde.nn.train_gan`.
 
     Returns
     -------
@@ -132,9 +146,9 @@ def train_lsgan(
     """
     dev = select_device(device)
     dtype = torch.float64
-    steps = positive_int(steps, "steps")
+    steps = as_positive_int(steps, "steps")
     grid = save_grid(steps, save_steps, save_final=save_final)
-    count = 1 if runs is None else positive_int(runs, "runs")
+    count = 1 if runs is None else as_positive_int(runs, "runs")
     a = _setting(alpha, "alpha", count, nonneg=True)
     b = _setting(beta, "beta", count)
     if any(v == 0.0 for v in b):
@@ -144,8 +158,8 @@ def train_lsgan(
         )
         raise InvalidInputError(msg)
     g = _setting(gamma, "gamma", count, nonneg=True)
-    tau = finite_float(lr, "lr", positive=True)
-    kappa = finite_float(generator_speed, "generator_speed", positive=True)
+    tau = as_positive(lr, "lr")
+    kappa = as_positive(generator_speed, "generator_speed")
     if integrator not in INTEGRATORS:
         msg = f"integrator must be one of {INTEGRATORS}; got {integrator!r}"
         raise InvalidInputError(msg)
@@ -176,8 +190,8 @@ def train_lsgan(
         role="generator",
     )
     latent_dim = generator.in_dim
-    m = n_total if batch_size is None else positive_int(batch_size, "batch_size")
-    n_eval = positive_int(n_eval, "n_eval")
+    m = n_total if batch_size is None else as_positive_int(batch_size, "batch_size")
+    n_eval = as_positive_int(n_eval, "n_eval")
     eval_gen = make_generator(data_seed)
     x_eval = data[torch.randperm(n_total, generator=eval_gen)[: min(n_eval, n_total)].to(dev)]
     if table:
@@ -303,8 +317,21 @@ def train_lsgan(
         device=dev,
         config=config,
         progress=progress,
+        fingerprint={
+            "data": data,
+            "discriminator": describe(discriminator),
+            "generator": describe(generator),
+        },
     )
-    return execute(plan, runs)
+    return execute(
+        plan,
+        runs,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
 
 
 def _setting(value: Any, name: str, count: int, *, nonneg: bool = False) -> list[float]:

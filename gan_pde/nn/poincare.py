@@ -40,11 +40,12 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gan_pde._arrays import as_flag, as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError, MissingDependencyError, NumericalBreakdownError
 from gan_pde.nn._torch import make_generator, require_torch, select_device, torch_versions
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_AUGMENTATIONS",
+    "NeuralPoincareConfig",
     "PoincareEstimate",
     "PoincareStudy",
     "augment_images",
@@ -142,15 +144,115 @@ def _int_option(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _positive(value: object, name: str) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        x = math.nan
-    if not (math.isfinite(x) and x > 0.0):
-        msg = f"{name} must be a positive finite number; got {name}={value!r}"
-        raise InvalidInputError(msg)
-    return x
+@dataclass(frozen=True)
+class NeuralPoincareConfig:
+    r"""The options of :func:`estimate_poincare_constant`, checked once when it is made.
+
+    Attributes
+    ----------
+    seed
+        Seeds the split, the initial weights and the mini-batches; the same seed gives
+        the same result on the same device.
+    hidden
+        Hidden widths of the MLP.
+    activation
+        Activation of :class:`gan_pde.nn.MLP` (smooth ones suit a gradient loss).
+    steps
+        Adam steps.
+    lr
+        Adam learning rate.
+    device
+        ``None`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
+    spectral_norm
+        Normalise every weight matrix by its largest singular value (paper 004, Section 6).
+    batch_size
+        Samples per step (>= 2); ``None`` uses the whole training set (deterministic
+        descent).
+    holdout
+        Fraction of the samples held out for the estimate, in (0, 1).
+    dtype
+        torch dtype, ``torch.float64`` (default, ``None``) or ``torch.float32``.
+    input_gain
+        The network sees :math:`g\,(x - m)/s` (m, s: mean and total standard deviation of
+        the training part).  With spectral normalisation the network is 1-Lipschitz in its
+        input, so a function of unit amplitude cannot vary on scales finer than
+        :math:`s/g`; the quotient is scale invariant, so g only sets that resolution.
+        g = 1 biases sharp eigenfunctions upwards (measured on the mixture with M = 4:
+        +4.2 % after 300 steps and +2.1 % after 1000; g = 4: +0.4 % after 300).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the field, for a value out of its range, an unknown device or activation,
+        or CUDA without a GPU.
+
+    Examples
+    --------
+    >>> config = NeuralPoincareConfig(hidden=[16], steps=200, device="cpu")
+    >>> config.hidden, config.lr
+    ((16,), 0.003)
+    >>> NeuralPoincareConfig(holdout=1.5)
+    Traceback (most recent call last):
+    ...
+    gan_pde.errors.InvalidInputError: holdout must be a fraction in (0, 1); got holdout=1.5
+    """
+
+    seed: int = 0
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    steps: int = 2000
+    lr: float = 3e-3
+    device: str | Any | None = None
+    spectral_norm: bool = True
+    batch_size: int | None = None
+    holdout: float = 0.25
+    dtype: Any = None
+    input_gain: float = 4.0
+
+    def __post_init__(self) -> None:
+        from gan_pde.nn.networks import _ACTIVATIONS
+
+        torch = require_torch()
+        checked: dict[str, Any] = {
+            "seed": _int_option(self.seed, "seed", 0),
+            "steps": as_positive_int(self.steps, "steps"),
+            "lr": as_positive(self.lr, "lr"),
+            "input_gain": as_positive(self.input_gain, "input_gain"),
+            "spectral_norm": as_flag(self.spectral_norm, "spectral_norm"),
+        }
+        try:
+            hidden = tuple(self.hidden)
+        except TypeError:
+            hidden = (self.hidden,)
+        checked["hidden"] = tuple(_int_option(h, "hidden", 1) for h in hidden)
+        if self.activation not in _ACTIVATIONS:
+            msg = f"activation must be one of {sorted(_ACTIVATIONS)}; got {self.activation!r}"
+            raise InvalidInputError(msg)
+        if self.batch_size is not None:
+            checked["batch_size"] = _int_option(self.batch_size, "batch_size", 2)
+        frac = float(self.holdout) if isinstance(self.holdout, (int, float)) else math.nan
+        if not 0.0 < frac < 1.0:
+            msg = f"holdout must be a fraction in (0, 1); got holdout={self.holdout!r}"
+            raise InvalidInputError(msg)
+        checked["holdout"] = frac
+        if self.dtype not in (None, torch.float64, torch.float32):
+            msg = f"dtype must be torch.float64 or torch.float32; got {self.dtype!r}"
+            raise InvalidInputError(msg)
+        select_device(self.device)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values (device and dtype as their names).
+
+        >>> NeuralPoincareConfig(device="cpu").as_dict()["device"]
+        'cpu'
+        """
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["hidden"] = list(self.hidden)
+        out["device"] = None if self.device is None else str(self.device)
+        out["dtype"] = None if self.dtype is None else str(self.dtype)
+        return out
 
 
 def _quotient_terms(net: Any, params: dict[str, Any], x: Any, *, create_graph: bool) -> Any:
@@ -191,18 +293,9 @@ def _held_out(net: Any, params: dict[str, Any], x: Any) -> tuple[float, float]:
 def estimate_poincare_constant(
     samples: ArrayLike,
     *,
-    seed: int = 0,
-    hidden: Sequence[int] = (64, 64),
-    activation: str = "tanh",
-    steps: int = 2000,
-    lr: float = 3e-3,
-    device: str | Any | None = None,
-    spectral_norm: bool = True,
-    batch_size: int | None = None,
-    holdout: float = 0.25,
-    dtype: Any = None,
-    input_gain: float = 4.0,
+    config: NeuralPoincareConfig | None = None,
     callback: Callable[[int, float, Callable[..., Any]], bool | None] | None = None,
+    **options: Any,
 ) -> PoincareEstimate:
     r"""Estimate :math:`\xi_{\min}` of the law of ``samples`` with a neural network.
 
@@ -214,39 +307,19 @@ def estimate_poincare_constant(
     ----------
     samples
         Draws from μ, shape ``(n, d)`` (``(n,)`` for d = 1), finite, n >= 8.
-    seed
-        Seeds the split, the initial weights and the mini-batches; the same seed gives
-        the same result on the same device.
-    hidden
-        Hidden widths of the MLP.
-    activation
-        Activation of :class:`gan_pde.nn.MLP` (smooth ones suit a gradient loss).
-    steps
-        Adam steps.
-    lr
-        Adam learning rate.
-    device
-        ``None`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
-    spectral_norm
-        Normalise every weight matrix by its largest singular value (paper 004, Section 6).
-    batch_size
-        Samples per step; ``None`` uses the whole training set (deterministic descent).
-    holdout
-        Fraction of the samples held out for the estimate, in (0, 1).
-    dtype
-        torch dtype, default ``torch.float64``.
-    input_gain
-        The network sees :math:`g\,(x - m)/s` (m, s: mean and total standard deviation of
-        the training part).  With spectral normalisation the network is 1-Lipschitz in its
-        input, so a function of unit amplitude cannot vary on scales finer than
-        :math:`s/g`; the quotient is scale invariant, so g only sets that resolution.
-        g = 1 biases sharp eigenfunctions upwards (measured on the mixture with M = 4:
-        +4.2 % after 300 steps and +2.1 % after 1000; g = 4: +0.4 % after 300).
+    config
+        The options (:class:`NeuralPoincareConfig`; default: its defaults).
     callback
         Called after every step as ``callback(step, loss, function)`` with the number of
         steps done, the batch loss and the current network as a numpy function (see
         :attr:`PoincareEstimate.function`); returning True stops the training there (the
         curve then ends at that step).
+    **options
+        Fields of :class:`NeuralPoincareConfig` (``seed``, ``hidden``, ``activation``,
+        ``steps``, ``lr``, ``device``, ``spectral_norm``, ``batch_size``, ``holdout``,
+        ``dtype``, ``input_gain``) set over those of ``config``: the keyword call
+        ``estimate_poincare_constant(x, steps=500, seed=1)`` is the same as
+        ``estimate_poincare_constant(x, config=NeuralPoincareConfig(steps=500, seed=1))``.
 
     Returns
     -------
@@ -255,7 +328,8 @@ def estimate_poincare_constant(
     Raises
     ------
     InvalidInputError
-        For bad samples or options, an unknown device or CUDA without a GPU.
+        For bad samples, an unknown option or a bad one (named), an unknown device or
+        CUDA without a GPU.
     NumericalBreakdownError
         If the loss becomes NaN/Inf (the message gives the step).
 
@@ -266,33 +340,28 @@ def estimate_poincare_constant(
     >>> bool(abs(est.xi_min - 0.25) < 0.05)   # 1/σ² for N(0, σ²)
     True
     """
+    config = _config(config, options)
     from gan_pde.nn.networks import MLP
 
     torch = require_torch()
     data = _samples(samples)
-    steps = _int_option(steps, "steps")
-    lr = _positive(lr, "lr")
-    gain = _positive(input_gain, "input_gain")
-    frac = float(holdout) if isinstance(holdout, (int, float)) else math.nan
-    if not 0.0 < frac < 1.0:
-        msg = f"holdout must be a fraction in (0, 1); got holdout={holdout!r}"
-        raise InvalidInputError(msg)
+    steps, lr, gain = config.steps, config.lr, config.input_gain
     n = data.shape[0]
-    n_holdout = int(round(frac * n))
+    n_holdout = int(round(config.holdout * n))
     if n_holdout < 4 or n - n_holdout < 4:
-        msg = f"holdout={holdout!r} leaves fewer than 4 samples in a part of n = {n} samples"
+        msg = f"holdout={config.holdout!r} leaves fewer than 4 samples in a part of n = {n} samples"
         raise InvalidInputError(msg)
     n_train = n - n_holdout
-    batch = n_train if batch_size is None else _int_option(batch_size, "batch_size", 2)
-    batch = min(batch, n_train)
-    dev = select_device(device)
-    dtype = torch.float64 if dtype is None else dtype
-    if dtype not in (torch.float64, torch.float32):
-        msg = f"dtype must be torch.float64 or torch.float32; got {dtype!r}"
-        raise InvalidInputError(msg)
-    generator = make_generator(seed)
+    batch = min(n_train if config.batch_size is None else config.batch_size, n_train)
+    dev = select_device(config.device)
+    dtype = torch.float64 if config.dtype is None else config.dtype
+    generator = make_generator(config.seed)
     net = MLP(
-        data.shape[1], 1, hidden=tuple(hidden), activation=activation, spectral_norm=spectral_norm
+        data.shape[1],
+        1,
+        hidden=config.hidden,
+        activation=config.activation,
+        spectral_norm=config.spectral_norm,
     )
 
     start = time.perf_counter()
@@ -366,24 +435,47 @@ def estimate_poincare_constant(
         curve=curve[:done],
         seconds=seconds,
         device=str(dev),
-        seed=int(seed),
+        seed=config.seed,
         n_train=n_train,
         n_holdout=n_holdout,
         function=numpy_function(frozen),
         info={
             "hidden": list(net.hidden),
-            "activation": activation,
+            "activation": config.activation,
             "steps": steps,
             "steps_done": done,
             "lr": lr,
             "batch_size": batch,
             "dtype": str(dtype),
-            "spectral_norm": bool(spectral_norm),
+            "spectral_norm": config.spectral_norm,
             "standardisation": {"centre": centre.tolist(), "scale": scale, "gain": gain},
             "versions": torch_versions(),
         },
         holdout_index=np.sort(order[n_train:]),
     )
+
+
+def _config(config: NeuralPoincareConfig | None, options: dict[str, Any]) -> NeuralPoincareConfig:
+    """``config`` (or the defaults) with the keyword ``options`` set over its fields."""
+    if config is None:
+        return NeuralPoincareConfig(**_known(options))
+    if not isinstance(config, NeuralPoincareConfig):
+        msg = f"config must be a NeuralPoincareConfig or None; got {type(config).__name__}"
+        raise InvalidInputError(msg)
+    return replace(config, **_known(options)) if options else config
+
+
+def _known(options: dict[str, Any]) -> dict[str, Any]:
+    """``options``, or InvalidInputError naming those that are no field of the config."""
+    names = [f.name for f in fields(NeuralPoincareConfig)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        msg = (
+            f"estimate_poincare_constant has no option {', '.join(map(repr, unknown))}; the "
+            f"options are the fields of NeuralPoincareConfig: {', '.join(names)}"
+        )
+        raise InvalidInputError(msg)
+    return options
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,7 +711,10 @@ def poincare_study(
     device
         Passed to :func:`estimate_poincare_constant`.
     **options
-        Further options of :func:`estimate_poincare_constant` (``hidden``, ``lr``, ...).
+        Further options of :func:`estimate_poincare_constant`: fields of
+        :class:`NeuralPoincareConfig` (``hidden``, ``lr``, ...) or ``config``, a
+        :class:`NeuralPoincareConfig` (its ``seed``, ``device``, ``steps`` and ``holdout``
+        are those of the study).
 
     Returns
     -------
@@ -627,6 +722,8 @@ def poincare_study(
     """
     n_train = _int_option(n_train, "n_train", 4)
     n_holdout = _int_option(n_holdout, "n_holdout", 4)
+    # the options of the estimator, checked before the first (long) estimate
+    _config(options.get("config"), {k: v for k, v in options.items() if k != "config"})
     for kind in augmentations:
         if kind not in IMAGE_AUGMENTATIONS:
             msg = f"augmentations: {kind!r} is not one of {IMAGE_AUGMENTATIONS}"
@@ -699,6 +796,13 @@ def poincare_study(
             "digit_steps": digit_steps,
             "digit_holdout": digit_holdout,
             "seed": seed,
-            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()},
+            **{k: _recorded(v) for k, v in options.items()},
         },
     )
+
+
+def _recorded(value: Any) -> Any:
+    """An option of :func:`poincare_study` as JSON-ready data for its record."""
+    if isinstance(value, NeuralPoincareConfig):
+        return value.as_dict()
+    return list(value) if isinstance(value, tuple) else value

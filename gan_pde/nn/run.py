@@ -49,6 +49,11 @@ class TrainingRun:
         The options of the trainer (JSON-ready).
     versions
         Package versions (:func:`gan_pde.nn._torch.torch_versions`).
+    info
+        The run's record (the trajectory protocol of :mod:`gan_pde.engine`): ``n_steps``
+        (steps taken), ``seconds`` (wall time, earlier sessions of a resumed run
+        included), ``resumed_from_step`` (0 unless resumed from a checkpoint),
+        ``stop_reason`` and ``versions`` (the same as :attr:`versions`).
     """
 
     algorithm: str
@@ -62,6 +67,7 @@ class TrainingRun:
     seed: int
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         from gan_pde._repr import short_repr
@@ -109,6 +115,7 @@ class TrainingRun:
             seed=self.seed + r,
             config=dict(self.config),
             versions=dict(self.versions),
+            info=dict(self.info),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -129,6 +136,7 @@ class TrainingRun:
             "seed": self.seed,
             "config": self.config,
             "versions": self.versions,
+            "info": self.info,
         }
         arrays["metadata"] = np.array(json.dumps(meta))
         with atomic_path(path, ".npz") as temporary, open(temporary, "wb") as file:
@@ -154,6 +162,7 @@ class TrainingRun:
                 seed=int(meta["seed"]),
                 config=meta["config"],
                 versions=meta["versions"],
+                info=meta.get("info", {}),
             )
 
 

@@ -25,16 +25,17 @@ faces of Q.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
     Plan,
     check_dims,
     execute,
-    finite_float,
     positive_int,
     prepare_data,
     save_grid,
@@ -42,6 +43,9 @@ from gan_pde.nn.engine import (
 )
 from gan_pde.nn.networks import MeanFieldSigmoidNet
 from gan_pde.nn.run import TrainingRun
+
+if TYPE_CHECKING:
+    from gan_pde.engine import Tracker
 
 torch = require_torch()
 
@@ -76,6 +80,11 @@ def train_wgan(
     device: Any = None,
     runs: int | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float | None = 30.0,
+    checkpoint_steps: int | None = None,
+    resume: bool = False,
+    trackers: Sequence[Tracker] = (),
 ) -> TrainingRun:
     r"""Train the WGAN with clipping of paper 001, Section 2.2, in mean-field scaling.
 
@@ -106,6 +115,9 @@ def train_wgan(
         :class:`gan_pde.meanfield.WGANMeanField`).
     n_data, n_eval, save_steps, save_final, seed, data_seed, device, runs, progress
         As in :func:`gan_pde.nn.train_gan`.
+    checkpoint, checkpoint_interval, checkpoint_steps, resume, trackers
+        Checkpoints every so many seconds or steps and a bit-identical resume, further
+        trackers: as in :func:`gan_pde.nn.train_gan`.
 
     Returns
     -------
@@ -125,29 +137,29 @@ def train_wgan(
     """
     dev = select_device(device)
     dtype = torch.float64
-    steps = positive_int(steps, "steps")
+    steps = as_positive_int(steps, "steps")
     grid = save_grid(steps, save_steps, save_final=save_final)
-    n = positive_int(width, "width")
-    m_critic = n if critic_width is None else positive_int(critic_width, "critic_width")
-    n_c = positive_int(critic_steps, "critic_steps")
-    lr = finite_float(h, "h", positive=True)
+    n = as_positive_int(width, "width")
+    m_critic = n if critic_width is None else as_positive_int(critic_width, "critic_width")
+    n_c = as_positive_int(critic_steps, "critic_steps")
+    lr = as_positive(h, "h")
     seed = positive_int(seed, "seed", allow_zero=True)
     data_seed = seed if data_seed is None else positive_int(data_seed, "data_seed", allow_zero=True)
     data = prepare_data(target, n_data=n_data, seed=data_seed, dtype=dtype, device=dev)
     n_total, dim = (int(s) for s in data.shape)
     generator = MeanFieldSigmoidNet(
-        positive_int(latent_dim, "latent_dim"), dim, width=n, init_scale=generator_init_scale
+        as_positive_int(latent_dim, "latent_dim"), dim, width=n, init_scale=generator_init_scale
     )
     critic = MeanFieldSigmoidNet(dim, 1, width=m_critic, init_scale=critic_init_scale)
     check_dims(critic, in_dim=dim, out_dim=1, role="critic")
-    m = n_total if batch_size is None else positive_int(batch_size, "batch_size")
+    m = n_total if batch_size is None else as_positive_int(batch_size, "batch_size")
     names = {f"{net}/{k}" for net in "GD" for k in "abc"}
     frozen = tuple(frozen)
     if any(name not in names for name in frozen):
         msg = f"frozen must hold names from {sorted(names)}; got {list(frozen)}"
         raise InvalidInputError(msg)
     masks = {net: {k: 0.0 if f"{net}/{k}" in frozen else 1.0 for k in "abc"} for net in "GD"}
-    count = None if runs is None else positive_int(runs, "runs")
+    count = None if runs is None else as_positive_int(runs, "runs")
     starts = {
         "G": _neurons(generator_init, generator, "generator_init", dtype, dev, count),
         "D": _neurons(critic_init, critic, "critic_init", dtype, dev, count),
@@ -159,7 +171,7 @@ def train_wgan(
         msg = "critic_init must lie in Q = [-1, 1]^(K+2) (the clipping box)"
         raise InvalidInputError(msg)
     eval_gen = make_generator(data_seed)
-    z_eval = torch.randn(positive_int(n_eval, "n_eval"), generator.in_dim, generator=eval_gen)
+    z_eval = torch.randn(as_positive_int(n_eval, "n_eval"), generator.in_dim, generator=eval_gen)
     z_eval = z_eval.to(dtype=dtype, device=dev)
 
     def energy(d_params: dict[str, Any], g_params: dict[str, Any], real: Any, z: Any) -> Any:
@@ -242,8 +254,17 @@ def train_wgan(
         device=dev,
         config=config,
         progress=progress,
+        fingerprint={"data": data},
     )
-    return execute(plan, runs)
+    return execute(
+        plan,
+        runs,
+        checkpoint=checkpoint,
+        checkpoint_interval=checkpoint_interval,
+        checkpoint_steps=checkpoint_steps,
+        resume=resume,
+        trackers=trackers,
+    )
 
 
 def _neurons(
