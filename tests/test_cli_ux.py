@@ -157,7 +157,7 @@ def test_train_quick_sets_the_documented_sizes(tmp_path, monkeypatch, capsys):
 
     seen = {}
 
-    def fake(config, *, device, progress):
+    def fake(config, *, device, progress, **checkpointing):
         seen["config"] = config
         raise KeyboardInterrupt
 
