@@ -17,7 +17,8 @@ sparse system.  1D and 2D meshes of :mod:`gan_pde.mesh`, P1 or P2.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +26,7 @@ import skfem
 
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.fem.basis import make_basis, quadrature_points
-from gan_pde.fem.newton import sparse_direct_solve
+from gan_pde.fem.solvers import LinearSolver, as_linear_solver
 
 __all__ = ["StationaryDensity", "stationary_fokker_planck"]
 
@@ -62,12 +63,16 @@ class StationaryDensity:
         Dof values (∫p = 1).
     mean, covariance
         ∫γ p dγ and ∫(γ − mean)(γ − mean)^T p dγ.
+    info
+        Provenance of the solve: ``info["linear_solver"]`` (backend, ordering, factor
+        size and timings, :meth:`~gan_pde.fem.solvers.Factorization.describe`).
     """
 
     basis: skfem.CellBasis
     values: np.ndarray
     mean: np.ndarray
     covariance: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def stationary_fokker_planck(
@@ -77,6 +82,7 @@ def stationary_fokker_planck(
     *,
     divergence: Field | None = None,
     element: str = "P1",
+    solver: str | LinearSolver | None = None,
 ) -> StationaryDensity:
     """Solve the stationary Fokker–Planck equation A*p = 0, ∫p = 1 on ``mesh``.
 
@@ -92,6 +98,11 @@ def stationary_fokker_planck(
         ∇·a: ``(P, d)`` → ``(P, d)``; None for constant a.
     element
         ``"P1"`` or ``"P2"``.
+    solver
+        The sparse solver of the bordered (unsymmetric) system: ``"superlu"`` (default:
+        LU with partial pivoting on the MMD(AᵀA + A) ordering), ``"pardiso"``, ``"auto"``
+        (PARDISO where installed) or a :class:`~gan_pde.fem.solvers.LinearSolver`.
+        CHOLMOD and AMG need symmetric positive definite matrices and are refused.
 
     Examples
     --------
@@ -101,6 +112,7 @@ def stationary_fokker_planck(
     >>> round(float(ou.covariance[0, 0]), 3)
     1.0
     """
+    linear = as_linear_solver(solver, kind="general", default="superlu")
     basis = make_basis(mesh, element)
     dim = mesh.p.shape[0]
     if dim > 2:
@@ -121,7 +133,8 @@ def stationary_fokker_planck(
     system = sp.bmat([[matrix, weights[:, None]], [weights[None, :], None]], format="csc")
     rhs = np.zeros(basis.N + 1)
     rhs[-1] = 1.0
-    solution = sparse_direct_solve(system, rhs)
+    factor = linear.factorize(system)
+    solution = factor.solve(rhs)
     values = solution[:-1]
     if not np.all(np.isfinite(values)):
         msg = "the stationary Fokker–Planck system is singular (is the diffusion degenerate?)"
@@ -136,7 +149,7 @@ def stationary_fokker_planck(
             for i in range(dim)
         ]
     )
-    return StationaryDensity(basis, values, mean, cov)
+    return StationaryDensity(basis, values, mean, cov, {"linear_solver": factor.describe()})
 
 
 def _field(function: Field, points: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:

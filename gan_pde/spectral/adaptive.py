@@ -121,6 +121,7 @@ from gan_pde.errors import (
 )
 from gan_pde.fem.basis import element_order, make_basis, quadrature_points
 from gan_pde.fem.forms import log_density_at_quadrature
+from gan_pde.fem.solvers import LinearSolver, as_linear_solver
 from gan_pde.spectral.weighted_laplacian import Spectrum, weighted_laplacian_spectrum
 
 if TYPE_CHECKING:
@@ -422,7 +423,12 @@ def _quadrature_indicators(
     return ((a_new - a_old) - xi * (b_new - b_old)) / b_old.sum()
 
 
-def crouzeix_raviart_lower_bound(mesh: skfem.Mesh, *, kappa: float = KAPPA_TRIANGLE) -> float:
+def crouzeix_raviart_lower_bound(
+    mesh: skfem.Mesh,
+    *,
+    kappa: float = KAPPA_TRIANGLE,
+    solver: str | LinearSolver | None = "auto",
+) -> float:
     r"""Guaranteed lower bound of the first non-zero Neumann eigenvalue of −Δ on a mesh.
 
     .. math::
@@ -439,6 +445,9 @@ def crouzeix_raviart_lower_bound(mesh: skfem.Mesh, *, kappa: float = KAPPA_TRIAN
         A triangle mesh of the domain.
     kappa
         The interpolation constant (0.1893 for triangles).
+    solver
+        The sparse solver of the shift-invert (:func:`~gan_pde.fem.solvers.linear_solver`
+        name or instance).
 
     Returns
     -------
@@ -459,8 +468,15 @@ def crouzeix_raviart_lower_bound(mesh: skfem.Mesh, *, kappa: float = KAPPA_TRIAN
     stiffness = laplace.assemble(basis)
     mass_matrix = mass.assemble(basis)
     shift = 1e-6 * float(np.mean(stiffness.diagonal() / mass_matrix.diagonal()))
+    factor = as_linear_solver(solver).factorize(stiffness + shift * mass_matrix)
     values = spla.eigsh(
-        stiffness, k=3, M=mass_matrix, sigma=-shift, which="LM", return_eigenvectors=False
+        stiffness,
+        k=3,
+        M=mass_matrix,
+        sigma=-shift,
+        which="LM",
+        OPinv=spla.LinearOperator(stiffness.shape, matvec=factor.solve, dtype=float),
+        return_eigenvectors=False,
     )
     xi_cr = float(np.sort(values)[1])
     h_max = float(_diameters(mesh).max())
@@ -479,6 +495,7 @@ def adaptive_poincare(
     uniform: bool = False,
     lower_bound: bool = True,
     weight_oscillation: float = 0.5,
+    solver: str | LinearSolver | None = "auto",
     k: int = 4,
 ) -> AdaptiveResult:
     r"""ξ_min by adaptive refinement until the estimate :math:`\eta^2 + q \le \mathrm{tol}\,\xi_h`.
@@ -512,6 +529,9 @@ def adaptive_poincare(
         are refined as well: the estimator does not see the quadrature error of the
         weighted forms, which can exceed the discretisation error (and break the upper
         bound) on cells where ρ changes by a large factor.
+    solver
+        The sparse solver of every eigen-solve (:func:`~gan_pde.weighted_laplacian_spectrum`'s
+        ``solver``); the backend used is recorded in ``info["linear_solver"]``.
     k
         Eigenpairs per solve (≥ 3, so that a cluster at ξ_1 is seen).
 
@@ -529,6 +549,7 @@ def adaptive_poincare(
     """
     _validate(density, mesh, tol, max_dofs, max_iterations, k)
     element_order(element)
+    linear = as_linear_solver(solver)
     with_lower = bool(lower_bound and isinstance(mesh, skfem.MeshTri1) and _is_uniform(density))
     records: dict[str, list[float]] = {
         key: [] for key in ("n_dofs", "xi_min", "estimator", "h_max", "lower_bound", "quadrature")
@@ -543,7 +564,7 @@ def adaptive_poincare(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AccuracyWarning)
                 spectrum = weighted_laplacian_spectrum(
-                    density, mesh, k=k, element=element, max_log_variation=None
+                    density, mesh, k=k, element=element, max_log_variation=None, solver=linear
                 )
         except NumericalBreakdownError:
             # a first mesh far too coarse for ρ (found by the stress campaign: 4x4
@@ -567,7 +588,7 @@ def adaptive_poincare(
         records["estimator"].append(estimate)
         records["h_max"].append(float(_diameters(mesh).max()))
         records["lower_bound"].append(
-            crouzeix_raviart_lower_bound(mesh) if with_lower else math.nan
+            crouzeix_raviart_lower_bound(mesh, solver=linear) if with_lower else math.nan
         )
         records["quadrature"].append(math.nan)
         logger.debug("adaptive: %d dofs, xi=%.12g, eta^2=%.3e", spectrum.n_dofs, xi, estimate)
@@ -626,6 +647,7 @@ def adaptive_poincare(
             "uniform": uniform,
             "seconds": time.perf_counter() - start,
             "density": repr(density),
+            "linear_solver": spectrum.info.get("linear_solver"),
         },
     )
 
@@ -691,6 +713,7 @@ def certified_poincare(
     theta: float = 0.5,
     max_dofs: int = 200_000,
     seed: int = 0,
+    solver: str | LinearSolver | None = "auto",
 ) -> CertifiedPoincare:
     r"""ξ_min of ρ on :math:`\mathbb R^d`: adaptive on a tail box, truncation measured.
 
@@ -709,6 +732,8 @@ def certified_poincare(
         Initial mesh and :func:`adaptive_poincare` options.
     seed
         Seed of the draws in :func:`truncation_box`.
+    solver
+        The sparse solver of the eigen-solves (:func:`adaptive_poincare`).
 
     Returns
     -------
@@ -737,7 +762,13 @@ def certified_poincare(
         boxes.append(box)
         results.append(
             adaptive_poincare(
-                density, mesh, element=element, tol=tol, theta=theta, max_dofs=max_dofs
+                density,
+                mesh,
+                element=element,
+                tol=tol,
+                theta=theta,
+                max_dofs=max_dofs,
+                solver=solver,
             )
         )
     return CertifiedPoincare(

@@ -46,12 +46,9 @@ from gan_pde.fem.forms import (
     assemble_weighted,
 )
 from gan_pde.fem.function import FEMFunction
-from gan_pde.fem.linalg import (
-    NESTED_DISSECTION_MIN_SIZE,
-    factorize_symmetric,
-    symmetric_ordering,
-)
+from gan_pde.fem.linalg import NESTED_DISSECTION_MIN_SIZE, symmetric_ordering
 from gan_pde.fem.ordering import element_couplings
+from gan_pde.fem.solvers import AMG_MIN_3D_FAST, LinearSolver, as_linear_solver, linear_solver
 from gan_pde.provenance import versions
 from gan_pde.resources import require_solve_memory
 
@@ -63,10 +60,12 @@ __all__ = ["METHODS", "Spectrum", "smallest_eigenvalues", "weighted_laplacian_sp
 logger = logging.getLogger(__name__)
 
 #: Eigen-solvers; ``"auto"`` picks dense ``eigh`` for small problems, ARPACK shift-invert
-#: with a sparse LU in 1D/2D and for small 3D problems, and AMG-preconditioned LOBPCG for 3D
-#: problems above ``_LU_MAX_3D`` dofs, where LU fill-in grows like N^{4/3}.  The crossovers
-#: are measured in ``benchmarks/bench_spectrum*.py`` (docs/benchmarks.md): shift-invert wins
-#: at every 2D size up to 1e6 dofs; in 3D LOBPCG wins from ~1e4 (P1) to ~2e4 (P2) dofs.
+#: with a sparse direct factorisation in 1D/2D and for small 3D problems, and
+#: AMG-preconditioned LOBPCG for 3D problems above ``_LU_MAX_3D`` dofs (SuperLU) or
+#: :data:`~gan_pde.fem.solvers.AMG_MIN_3D_FAST` dofs (CHOLMOD, PARDISO), where the fill of
+#: the factor grows like N^{4/3}.  The crossovers are measured in
+#: ``benchmarks/bench_spectrum*.py`` (docs/benchmarks.md): shift-invert wins at every 2D
+#: size up to 1e6 dofs; in 3D with SuperLU LOBPCG wins from ~1e4 (P1) to ~2e4 (P2) dofs.
 METHODS = ("auto", "dense", "shift-invert", "lobpcg")
 _DENSE_MAX = 1500
 _LU_MAX_3D = 20_000
@@ -276,12 +275,21 @@ def _round_off_error(system: WeightedSystem, vector: np.ndarray, value: float) -
 
 
 def _solve_pencil(
-    method: str, system: WeightedSystem, k: int, tol: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run an eigen-solver; a numerically indefinite mass matrix or a singular shifted
-    pencil (LAPACK/SuperLU failures) becomes a NumericalBreakdownError that says why."""
+    method: str, system: WeightedSystem, k: int, tol: float, solver: LinearSolver
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | None]:
+    """Run an eigen-solver: eigenvalues, eigenvectors and the provenance of its linear
+    solver (None for the dense one); a numerically indefinite mass matrix or a singular
+    shifted pencil (LAPACK, SuperLU or Cholesky failures) becomes a NumericalBreakdownError
+    that says why."""
     try:
-        return _SOLVERS[method](system, k, tol)
+        return _SOLVERS[method](system, k, tol, solver)
+    except NumericalBreakdownError as err:
+        msg = (
+            f"the {method} eigen-solver broke down: {err}. The shifted pencil is not "
+            "numerically positive definite; this happens when the mesh does not resolve the "
+            "weight (refine it or shrink the domain to where rho matters)"
+        )
+        raise NumericalBreakdownError(msg) from err
     except (np.linalg.LinAlgError, RuntimeError) as err:
         variation = system.cell_log_variation
         worst = "" if variation is None else f" (ln(rho) varies by up to {variation.max():.1f} "
@@ -303,6 +311,7 @@ def weighted_laplacian_spectrum(
     method: str = "auto",
     tol: float = 1e-10,
     max_log_variation: float | None = MAX_LOG_VARIATION,
+    solver: str | LinearSolver | None = "auto",
 ) -> Spectrum:
     r"""The k smallest eigenpairs of :math:`-\Delta_\mu` with natural boundary conditions.
 
@@ -338,6 +347,13 @@ def weighted_laplacian_spectrum(
         (:class:`~gan_pde.errors.InvalidInputError`).  Such modes appear on coarse meshes
         over far tails, *below* the true ξ_min (measured: N(0, 1/4) on [−12, 12] with 20
         P2 cells gives ξ_1 = 4e-6 instead of 4).  None disables the check.
+    solver
+        The sparse solver of the shift-invert (its factorisation of :math:`K + \sigma M`)
+        and the preconditioner of LOBPCG: a name of
+        :data:`~gan_pde.fem.solvers.SOLVER_NAMES` or a
+        :class:`~gan_pde.fem.solvers.LinearSolver`.  ``"auto"`` (default) uses CHOLMOD or
+        PARDISO where installed, else SuperLU; for LOBPCG, AMG.  The backend and its
+        factor's size and timings are recorded in ``info["linear_solver"]``.
 
     Returns
     -------
@@ -353,15 +369,19 @@ def weighted_laplacian_spectrum(
     [0.0, 1.0, 2.0]
     """
     _validate_arguments(density, mesh, k, method, tol)
+    linear = as_linear_solver(solver)
     start = time.perf_counter()
     require_solve_memory(mesh, element, "a spectrum")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending_basis, system = _basis_and_system(density, mesh, element, method, k, pool)
-        chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim())
+        pending_basis, system = _basis_and_system(density, mesh, element, method, k, pool, linear)
+        chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim(), linear)
+        _check_solver_for_method(chosen, linear)
         assembly_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
-        values, vectors = _solve_pencil(chosen, system, k, tol)
+        values, vectors, provenance = _solve_pencil(
+            chosen, system, k, tol, _for_method(chosen, linear, system, mesh.dim())
+        )
         solve_seconds = time.perf_counter() - start
         basis = pending_basis.result()
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(vectors))):
@@ -403,6 +423,7 @@ def weighted_laplacian_spectrum(
         "method": chosen,
         "density": repr(density),
         "xi_min_error_estimate": xi_min_error,
+        "linear_solver": provenance,
         "versions": versions(),
     }
     return Spectrum(
@@ -424,6 +445,7 @@ def _basis_and_system(
     method: str,
     k: int,
     pool: ThreadPoolExecutor,
+    solver: LinearSolver,
 ) -> tuple[Future, WeightedSystem]:
     """The basis (as a future) and the assembled pencil, using both cores for P1 on simplices.
 
@@ -444,7 +466,11 @@ def _basis_and_system(
     n = mesh.nvertices
     _check_k(k, n)
     ordering = None
-    if _choose_method(method, n, mesh.dim()) == "shift-invert" and n >= NESTED_DISSECTION_MIN_SIZE:
+    if (
+        _choose_method(method, n, mesh.dim(), solver) == "shift-invert"
+        and n >= NESTED_DISSECTION_MIN_SIZE
+        and _uses_dissection(solver)
+    ):
         ordering = pool.submit(symmetric_ordering, element_couplings(mesh.t, n), mesh.p.T)
     system = _assemble_p1_simplex(density, mesh, quadrature_rule(mesh, element))
     # after the assembly, not alongside it: both are memory-bound (3D 1e6 dofs: the
@@ -480,14 +506,52 @@ def _validate_arguments(density: Density, mesh: skfem.Mesh, k: int, method: str,
         raise InvalidInputError(msg)
 
 
-def _choose_method(method: str, n: int, dim: int) -> str:
+def _choose_method(method: str, n: int, dim: int, solver: LinearSolver | None = None) -> str:
     if method != "auto":
         return method
     if n <= _DENSE_MAX:
         return "dense"
-    if dim == 3 and n > _LU_MAX_3D:
-        return "lobpcg"
+    if dim == 3:
+        name = "superlu" if solver is None else solver.name
+        if name == "amg":
+            return "lobpcg"
+        if name == "superlu" and n > _LU_MAX_3D:
+            return "lobpcg"
+        if n > AMG_MIN_3D_FAST and (solver is None or solver.requested == "auto"):
+            return "lobpcg"
     return "shift-invert"
+
+
+def _uses_dissection(solver: LinearSolver) -> bool:
+    """Whether the backend factorises on the package's nested dissection (computed on
+    the second core during the assembly)."""
+    return solver.name == "superlu" or (
+        solver.name == "cholmod" and solver.options.get("ordering") == "gan_pde"
+    )
+
+
+def _for_method(method: str, solver: LinearSolver, system: WeightedSystem, dim: int):
+    """The linear solver an eigen-solver uses: an ``"auto"`` request becomes AMG for
+    LOBPCG (its preconditioner) and a direct backend for shift-invert."""
+    if solver.requested != "auto":
+        return solver
+    n = system.stiffness.shape[0]
+    if method == "lobpcg":
+        return linear_solver("amg")
+    if method == "shift-invert" and solver.name == "amg":
+        return linear_solver("auto", size=n)
+    del dim
+    return solver
+
+
+def _check_solver_for_method(method: str, solver: LinearSolver) -> None:
+    if method == "shift-invert" and solver.name == "amg":
+        msg = (
+            "solver='amg' solves iteratively and cannot serve ARPACK's shift-invert (its CG "
+            "stagnates or breaks down on the nearly singular shifted pencil); use "
+            "method='lobpcg' with it (or 'auto'), or a direct solver for shift-invert"
+        )
+        raise InvalidInputError(msg)
 
 
 def _shift(system: WeightedSystem) -> float:
@@ -500,24 +564,24 @@ def _shift(system: WeightedSystem) -> float:
     return 1e-6 * float(np.mean(ratio))
 
 
-def _solve_dense(system: WeightedSystem, k: int, tol: float):
-    del tol  # LAPACK's eigh is accurate to round-off
+def _solve_dense(system: WeightedSystem, k: int, tol: float, solver: LinearSolver | None = None):
+    del tol, solver  # LAPACK's eigh is accurate to round-off
     values, vectors = scipy.linalg.eigh(
         system.stiffness.toarray(), system.mass.toarray(), subset_by_index=[0, k - 1]
     )
-    return values, vectors
+    return values, vectors, None
 
 
-def _solve_shift_invert(system: WeightedSystem, k: int, tol: float):
+def _solve_shift_invert(system: WeightedSystem, k: int, tol: float, solver: LinearSolver):
     n = system.stiffness.shape[0]
     if k >= n - 1:
         return _solve_dense(system, k, tol)
     sigma = _shift(system)
-    shifted = (system.stiffness + sigma * system.mass).tocsc()
+    shifted = system.stiffness + sigma * system.mass
     # nested dissection (system.ordering) for P1 only: on P2 its separators are thick and
     # minimum degree factorises faster (1e5 dofs: 0.57 s against 1.04 s)
-    lu = factorize_symmetric(shifted, perm=system.ordering)
-    op_inv = spla.LinearOperator(shifted.shape, matvec=lu.solve, dtype=float)
+    factor = solver.factorize(shifted, perm=system.ordering if _uses_dissection(solver) else None)
+    op_inv = spla.LinearOperator(shifted.shape, matvec=factor.solve, dtype=float)
     try:
         values, vectors = spla.eigsh(
             system.stiffness,
@@ -535,16 +599,18 @@ def _solve_shift_invert(system: WeightedSystem, k: int, tol: float):
     except spla.ArpackNoConvergence as err:
         msg = f"ARPACK shift-invert did not converge for k={k}: {err}"
         raise NotConvergedError(msg) from err
-    return values, vectors
+    return values, vectors, factor.describe()
 
 
-def _solve_lobpcg(system: WeightedSystem, k: int, tol: float):
-    import pyamg
-
+def _solve_lobpcg(system: WeightedSystem, k: int, tol: float, solver: LinearSolver):
     n = system.stiffness.shape[0]
     sigma = _shift(system)
     shifted = (system.stiffness + sigma * system.mass).tocsr()
-    ml = pyamg.smoothed_aggregation_solver(shifted, max_coarse=500)
+    factor = solver.factorize(shifted)
+    if solver.name == "amg":
+        preconditioner = factor.hierarchy.aspreconditioner(cycle="V")
+    else:
+        preconditioner = spla.LinearOperator(shifted.shape, matvec=factor.solve, dtype=float)
     rng = np.random.default_rng(0)
     block = rng.standard_normal((n, k + 2))
     block[:, 0] = np.exp(0.5 * system.log_scale - 0.5 * system.log_scale.max())
@@ -557,30 +623,41 @@ def _solve_lobpcg(system: WeightedSystem, k: int, tol: float):
             system.stiffness,
             block,
             B=system.mass,
-            M=ml.aspreconditioner(cycle="V"),
+            M=preconditioner,
             tol=tol * 10,
             maxiter=1000,
             largest=False,
         )
     order = np.argsort(values)[:k]
-    return values[order], vectors[:, order]
+    return values[order], vectors[:, order], factor.describe()
 
 
 _SOLVERS = {"dense": _solve_dense, "shift-invert": _solve_shift_invert, "lobpcg": _solve_lobpcg}
 
 
 def smallest_eigenvalues(
-    system: WeightedSystem, k: int, *, dim: int, method: str = "auto", tol: float = 1e-10
+    system: WeightedSystem,
+    k: int,
+    *,
+    dim: int,
+    method: str = "auto",
+    tol: float = 1e-10,
+    solver: str | LinearSolver | None = "auto",
 ) -> np.ndarray:
     """The k smallest eigenvalues of an assembled (log-scaled) weighted pencil, ascending.
 
-    The solver is chosen as in :func:`weighted_laplacian_spectrum` (``dim`` is the mesh
-    dimension) and its backward errors are checked the same way; other modules that
-    assemble the same matrices (e.g. :class:`~gan_pde.spectral.lgan_system.LGANSystem`)
-    use it to get exactly the ξ_h of their own discretisation.
+    The eigen-solver and the linear ``solver`` are chosen as in
+    :func:`weighted_laplacian_spectrum` (``dim`` is the mesh dimension) and its backward
+    errors are checked the same way; other modules that assemble the same matrices (e.g.
+    :class:`~gan_pde.spectral.lgan_system.LGANSystem`) use it to get exactly the ξ_h of
+    their own discretisation.
     """
-    chosen = _choose_method(method, system.stiffness.shape[0], dim)
-    values, vectors = _solve_pencil(chosen, system, k, tol)
+    linear = as_linear_solver(solver)
+    chosen = _choose_method(method, system.stiffness.shape[0], dim, linear)
+    _check_solver_for_method(chosen, linear)
+    values, vectors, _ = _solve_pencil(
+        chosen, system, k, tol, _for_method(chosen, linear, system, dim)
+    )
     order = np.argsort(values)
     residuals = _backward_errors(system, values[order], vectors[:, order])
     limit = max(100.0 * tol, 1e-8)
@@ -612,6 +689,9 @@ def _eigenfunctions(system: WeightedSystem, values: np.ndarray, y: np.ndarray) -
     :math:`|\nabla\ln\rho|^2/4 + \Delta\ln\rho/2`.  So the ξ = 0 tail matrix, factorised
     once, is an excellent preconditioner for every ξ (GMRES converges at the rate
     ξ/λ_D, λ_D the smallest tail Dirichlet eigenvalue); a direct solve is the fallback.
+    These solves stay on SuperLU whatever the spectrum's solver: the tail blocks are
+    similar to symmetric ones only through :math:`D`, which spans beyond the double range
+    by construction (:data:`~gan_pde.fem.solvers.SIMILARITY_RANGE`).
     """
     half = 0.5 * (system.log_scale - system.log_scale.max())
     tail = half < np.log(_RESOLVED)
@@ -621,7 +701,8 @@ def _eigenfunctions(system: WeightedSystem, values: np.ndarray, y: np.ndarray) -
         return w
     resolved = ~tail
     blocks = [_scaled_tail_blocks(system, half, tail, value) for value in (0.0, *values)]
-    base = factorize_symmetric(blocks[0][0])
+    superlu = linear_solver("superlu")
+    base = superlu.factorize(blocks[0][0])
     preconditioner = spla.LinearOperator(base.shape, matvec=base.solve, dtype=float)
     for j, (tail_block, coupling) in enumerate(blocks[1:]):
         rhs = -(coupling @ w[resolved, j])
@@ -629,7 +710,7 @@ def _eigenfunctions(system: WeightedSystem, values: np.ndarray, y: np.ndarray) -
             tail_block, rhs, M=preconditioner, rtol=_TAIL_RTOL, atol=0.0, restart=50, maxiter=4
         )
         if info != 0:
-            solution = factorize_symmetric(tail_block).solve(rhs)
+            solution = superlu.factorize(tail_block).solve(rhs)
         w[tail, j] = solution
     return w
 
