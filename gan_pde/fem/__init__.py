@@ -34,13 +34,17 @@ from gan_pde.fem.logscale import (
     state_to_v,
 )
 from gan_pde.fem.newton import CSRPattern, NewtonResult, newton, sparse_direct_solve
+from gan_pde.fem.solvers import Factorization, LinearSolver, available_backends, linear_solver
 
 __all__ = [
     "ELEMENT_NAMES",
     "CSRPattern",
+    "Factorization",
+    "LinearSolver",
     "NewtonResult",
     "SimplexGeometry",
     "assemble_p1_simplex",
+    "available_backends",
     "is_p1_simplex",
     "is_p1_simplex_mesh",
     "log1p_of_state",
@@ -54,6 +58,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "l1_distance",
+    "linear_solver",
     "mass",
     "newton",
     "sparse_direct_solve",
