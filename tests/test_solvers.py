@@ -389,3 +389,13 @@ def test_p1_kernel_set_up_gives_the_same_operator():
         LogDiffusionOperator(target, mesh, element="P2", lumped=False, assembly="p1-kernel")
     with pytest.raises(InvalidInputError, match="assembly="):
         LogDiffusionOperator(target, mesh, assembly="fast")
+
+
+def test_ci_has_the_fast_backends_it_installed():
+    """CI installs CHOLMOD and PARDISO before a second run of these tests
+    (GAN_PDE_REQUIRE_FAST=1): there a missing backend is a failure, not a skip."""
+    import os
+
+    if os.environ.get("GAN_PDE_REQUIRE_FAST") != "1":
+        pytest.skip("only where CI installed the fast backends (GAN_PDE_REQUIRE_FAST=1)")
+    assert {"cholmod", "pardiso"} <= set(INSTALLED), INSTALLED
