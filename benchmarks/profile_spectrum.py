@@ -29,7 +29,7 @@ import gan_pde as gp
 
 #: (group, match on "file:function" of a profiled function, use cumulative time).
 GROUPS = (
-    ("assembly on the main thread", "forms.py:_assemble_p1_simplex", True),
+    ("assembly on the main thread", "forms.py:assemble_p1_simplex", True),
     ("waiting for the second core (ordering, basis)", "acquire", False),
     ("factorisation (SuperLU, one thread)", "gstrf", False),
     ("triangular solves (SuperLU)", "'solve' of 'SuperLU' objects", False),

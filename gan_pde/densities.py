@@ -38,7 +38,7 @@ import skfem
 from scipy.special import logsumexp
 from skfem.refdom import RefHex, RefLine, RefQuad, RefTet, RefTri
 
-from gan_pde._arrays import as_points
+from gan_pde._arrays import as_finite_array, as_points
 from gan_pde._repr import short_repr
 from gan_pde.errors import InvalidDensityError, InvalidInputError, NumericalBreakdownError
 from gan_pde.fem.function import locate
@@ -100,15 +100,10 @@ def _as_array(value: ArrayLike, name: str, shape: tuple[int | str, ...]) -> np.n
 def _as_parameter(value: ArrayLike, name: str, shape: tuple[int | str, ...]) -> np.ndarray:
     """Like :func:`_as_array`, and reject non-finite entries with InvalidDensityError."""
     arr = _as_array(value, name, shape)
-    bad = np.argwhere(~np.isfinite(arr))
-    if bad.size:
-        idx = tuple(int(i) for i in bad[0])
-        msg = (
-            f"{name} must be finite; {name}[{', '.join(map(str, idx))}] = {float(arr[idx])!r} "
-            f"({bad.shape[0]} non-finite entr{'y' if bad.shape[0] == 1 else 'ies'} in total)"
-        )
-        raise InvalidDensityError(msg)
-    return arr
+    try:
+        return as_finite_array(arr, name)
+    except InvalidInputError as exc:  # the same message, as the error of a density
+        raise InvalidDensityError(str(exc)) from None
 
 
 def _as_vector(value: ArrayLike, name: str) -> np.ndarray:

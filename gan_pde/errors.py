@@ -20,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "NotConvergedError",
     "NumericalBreakdownError",
+    "SchedulerUnreachableError",
 ]
 
 
@@ -65,3 +66,7 @@ class AccuracyWarning(UserWarning):
 
 class InsufficientMemoryError(GanPdeError, MemoryError):
     """A requested computation would not fit in the memory available (checked beforehand)."""
+
+
+class SchedulerUnreachableError(GanPdeError, ConnectionError):
+    """The Dask scheduler at the given address did not answer in time."""

@@ -40,6 +40,7 @@ import skfem
 from numpy.typing import ArrayLike, NDArray
 from skfem.io.meshio import HEX_MAPPING, INV_HEX_MAPPING
 
+from gan_pde._arrays import as_choice
 from gan_pde.errors import InvalidInputError, MeshError
 from gan_pde.resources import require_memory
 
@@ -235,7 +236,7 @@ def rectangle(
     >>> m.t.shape[1]
     80000
     """
-    kind = _as_choice("cell", cell, ("tri", "quad"))
+    kind = as_choice(cell, "cell", ("tri", "quad"))
     ranges = [_as_range("x", x), _as_range("y", y)]
     counts = _as_counts("n", n, dim=2)
     per_box, per_cell = (2, 3) if kind == "tri" else (1, 4)
@@ -290,7 +291,7 @@ def box(
     >>> m.t.shape[1]
     48
     """
-    kind = _as_choice("cell", cell, ("tet", "hex"))
+    kind = as_choice(cell, "cell", ("tet", "hex"))
     ranges = [_as_range("x", x), _as_range("y", y), _as_range("z", z)]
     counts = _as_counts("n", n, dim=3)
     per_box, per_cell = (6, 4) if kind == "tet" else (1, 8)
@@ -745,13 +746,6 @@ def _as_counts(name: str, value: object, *, dim: int) -> tuple[int, ...]:
         msg = f"{name} must be an integer >= 1 or a tuple of {dim} of them, got {value!r}"
         raise InvalidInputError(msg)
     return tuple(_as_count(f"{name}[{i}]", v) for i, v in enumerate(value))
-
-
-def _as_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        msg = f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
-        raise InvalidInputError(msg)
-    return str(value)
 
 
 def _as_data(

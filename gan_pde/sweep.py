@@ -43,12 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde._arrays import as_positive
+from gan_pde._arrays import as_non_negative_int, as_positive, as_positive_int
 from gan_pde._files import atomic_path
-from gan_pde.errors import GanPdeError, InvalidInputError, MissingDependencyError
+from gan_pde.errors import InvalidInputError, MissingDependencyError, SchedulerUnreachableError
 from gan_pde.provenance import versions
 
 __all__ = [
+    "SCHEDULERS",
     "TASKS",
     "SchedulerUnreachableError",
     "SweepResult",
@@ -59,17 +60,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_SCHEDULERS = ("threads", "processes", "synchronous")
+#: The local Dask schedulers ``sweep`` accepts by name (besides a scheduler address or a
+#: ``distributed.Client``).
+SCHEDULERS = ("threads", "processes", "synchronous")
+_SCHEDULERS = SCHEDULERS  # the former private name
 #: ``protocol://...`` (tcp, tls, ucx, inproc, ws, wss) or a bare ``host:port``.
 _ADDRESS = re.compile(r"^([a-z][a-z0-9+.-]*://.+|[\w.\-]+:\d+)$")
 #: Extra tries of a task that raised (``Client.submit(retries=...)``) on a cluster.
 DEFAULT_RETRIES = 2
 #: Seconds to wait for a scheduler address to answer.
 DEFAULT_CONNECT_TIMEOUT = 30.0
-
-
-class SchedulerUnreachableError(GanPdeError, ConnectionError):
-    """The Dask scheduler at the given address did not answer in time."""
 
 
 @dataclass
@@ -217,12 +217,12 @@ def _read_cached(path: Path, point: dict) -> dict | None:
 
 
 def _is_address(scheduler: str) -> bool:
-    return scheduler not in _SCHEDULERS and bool(_ADDRESS.match(scheduler))
+    return scheduler not in SCHEDULERS and bool(_ADDRESS.match(scheduler))
 
 
 def _scheduler_error(scheduler: Any) -> InvalidInputError:
     msg = (
-        f"scheduler must be one of {_SCHEDULERS}, a Dask scheduler address such as "
+        f"scheduler must be one of {SCHEDULERS}, a Dask scheduler address such as "
         f"'tcp://host:8786', or a distributed.Client; got {scheduler!r}"
     )
     return InvalidInputError(msg)
@@ -409,7 +409,7 @@ def sweep(
         raise InvalidInputError(msg)
     if isinstance(scheduler, str):
         cluster = _is_address(scheduler)
-        if not cluster and scheduler not in _SCHEDULERS:
+        if not cluster and scheduler not in SCHEDULERS:
             raise _scheduler_error(scheduler)
     elif isinstance(scheduler, getattr(sys.modules.get("distributed"), "Client", ())):
         cluster = True  # a Client exists only once distributed is imported
@@ -426,9 +426,7 @@ def sweep(
             "started for it (dask worker ADDRESS): leave workers=None"
         )
         raise InvalidInputError(msg)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        msg = f"retries must be a non-negative int; got {retries!r}"
-        raise InvalidInputError(msg)
+    retries = as_non_negative_int(retries, "retries")
     connect_timeout = as_positive(connect_timeout, "connect_timeout")
     if progress is not None and not callable(progress):
         msg = f"progress must be a callable(done, total) or None; got {progress!r}"
@@ -610,14 +608,11 @@ def jsd_network_seed(
     if algorithm not in NETWORK_ALGORITHMS:
         msg = f"algorithm must be one of {NETWORK_ALGORITHMS}; got {algorithm!r}"
         raise InvalidInputError(msg)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        msg = f"seed must be a non-negative int; got {seed!r}"
-        raise InvalidInputError(msg)
+    seed = as_non_negative_int(seed, "seed")
     epsilon = as_positive(epsilon, "epsilon")
-    for name, value in (("steps", steps), ("n_particles", n_particles), ("cells", cells)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            msg = f"{name} must be a positive int; got {value!r}"
-            raise InvalidInputError(msg)
+    steps = as_positive_int(steps, "steps")
+    n_particles = as_positive_int(n_particles, "n_particles")
+    cells = as_positive_int(cells, "cells")
     import gan_pde as gp
     from gan_pde.compare import distances_over_time
     from gan_pde.nn import MLP, ParticleGenerator, train_gan, train_particles

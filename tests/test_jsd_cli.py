@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import meshio
 import numpy as np
@@ -102,6 +103,27 @@ def bad_config(tmp_path, old, new):
 def test_bad_config_names_the_key(tmp_path, capsys, old, new, match):
     with pytest.raises(ConfigError, match=match):
         run(bad_config(tmp_path, old, new), tmp_path / "out", capsys)
+
+
+def test_config_choices_are_the_models_names(tmp_path, capsys, monkeypatch):
+    from gan_pde.config import DENSITY_KINDS
+    from gan_pde.fem import basis
+    from gan_pde.flows import operator
+
+    def choices(cls):
+        return {f.name: f.metadata["choices"] for f in dataclasses.fields(cls)}
+
+    solver = choices(jsd_flow.FlowSolverConfig)
+    assert solver["scheme"]() == operator.SCHEMES
+    assert solver["element"]() == basis.ELEMENT_NAMES
+    density = choices(jsd_flow.FlowDensityConfig)
+    assert density["kind"] == (*DENSITY_KINDS, "kde") and density["source"] == DENSITY_KINDS
+    # a scheme added to the model is accepted by the config at once (and only then)
+    config = bad_config(tmp_path, 'scheme = "tr-bdf2"', 'scheme = "bdf3"')
+    with pytest.raises(ConfigError, match="'scheme'.*must be one of"):
+        jsd_flow.load_config(config)
+    monkeypatch.setattr(operator, "SCHEMES", (*operator.SCHEMES, "bdf3"))
+    assert jsd_flow.load_config(config).solver.scheme == "bdf3"
 
 
 def test_missing_section_and_file(tmp_path, capsys):

@@ -412,6 +412,36 @@ def test_solve_rejects_bad_arguments(kwargs, match):
         flow.solve(**kwargs)
 
 
+@pytest.mark.parametrize("interval", [-1.0, float("nan"), float("inf"), "30", True])
+def test_solve_names_a_bad_checkpoint_interval(interval, tmp_path):
+    # checked (and named) also without a checkpoint file, where the engine never reads it
+    flow = JSDFlow(GAUSS_1D, GAUSS_1D, gp.mesh.interval(-5, 5, n=20))
+    for checkpoint in (None, tmp_path / "c.npz"):
+        with pytest.raises(InvalidInputError, match="checkpoint_interval must be a non-neg"):
+            flow.solve(1.0, 0.5, checkpoint=checkpoint, checkpoint_interval=interval)
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_steppers_are_exported_next_to_their_models():
+    from gan_pde import dual, flows, sde
+    from gan_pde.dual import schemes, wasserstein
+    from gan_pde.flows import particles
+
+    assert flows.JSDStepper is jsd_module.JSDStepper
+    assert flows.JSDParticleStepper is particles.JSDParticleStepper
+    assert dual.DualStepper is schemes.DualStepper
+    assert dual.ParticleGameStepper is wasserstein.ParticleGameStepper
+    assert {"JSDStepper", "JSDParticleStepper"} <= set(flows.__all__)
+    assert {"DualStepper", "ParticleGameStepper"} <= set(dual.__all__)
+    # gan_pde.sde resolves its names lazily (the steppers of the ensembles need torch)
+    assert {"LongRun", "SGAStepper", "SDEStepper", "SMLStepper"} <= set(sde.__all__)
+    pytest.importorskip("torch")
+    from gan_pde.sde import longrun, scheduler, simulate
+
+    assert sde.LongRun is longrun.LongRun and sde.SMLStepper is scheduler.SMLStepper
+    assert sde.SGAStepper is simulate.SGAStepper and sde.SDEStepper is simulate.SDEStepper
+
+
 def test_newton_failure_names_step_time_and_residual():
     flow = JSDFlow(GAUSS_1D, gp.Gaussian(mean=[1.0], cov=[[0.6]]), gp.mesh.interval(-8, 8, n=80))
     with pytest.raises(NotConvergedError, match=r"step 1 \(t = 0 -> 0.5\).*\|F\| = "):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gan_pde.commands import lgan
-from gan_pde.errors import ConfigError
+from gan_pde.errors import ConfigError, InvalidInputError
 
 SMALL = """
 [density]
@@ -133,3 +133,20 @@ def test_resume_needs_a_checkpoint(tmp_path, capsys):
     assert "--resume needs --checkpoint PATH" in capsys.readouterr().err
     assert main(["lgan", _write(tmp_path), "--checkpoint", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_integrator_schemes_are_those_of_the_integrator():
+    import dataclasses
+
+    from gan_pde.spectral import lgan_integrate
+
+    scheme = {f.name: f for f in dataclasses.fields(lgan.IntegratorConfig)}["scheme"]
+    assert scheme.metadata["choices"]() == lgan_integrate.SCHEMES
+
+
+def test_checkpoint_every_must_be_a_non_negative_number(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    lgan.add_arguments(parser)
+    args = parser.parse_args(["--checkpoint", str(tmp_path / "l.npz"), "--checkpoint-every", "-1"])
+    with pytest.raises(InvalidInputError, match="--checkpoint-every must be a non-negative"):
+        lgan.run(args)

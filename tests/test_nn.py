@@ -136,6 +136,37 @@ def test_training_run_round_trips_without_pickle(tmp_path):
         assert np.array_equal(back.losses[name], run.losses[name])
 
 
+def test_training_run_load_reads_files_of_gan_pde_io_save(tmp_path):
+    from gan_pde import io
+
+    run = _small_gan(steps=4)
+    back = TrainingRun.load(io.save(tmp_path / "run.npz", run))
+    assert isinstance(back, TrainingRun) and back.algorithm == "gan" and back.seed == run.seed
+    assert np.array_equal(back.samples, run.samples) and np.array_equal(back.steps, run.steps)
+    for name in run.losses:
+        assert np.array_equal(back.losses[name], run.losses[name])
+    assert back.parameters.keys() == run.parameters.keys()
+    # a result of another type, or a file that is no result at all, is named, not misread
+    other = io.save(tmp_path / "other.npz", gp.lgan.optimal_parameters(0.25, beta=1.0))
+    with pytest.raises(InvalidInputError, match="OptimalParameters result, not a TrainingRun"):
+        TrainingRun.load(other)
+    (tmp_path / "junk.npz").write_text("not an archive")
+    with pytest.raises(InvalidInputError, match="not a gan_pde result file"):
+        TrainingRun.load(tmp_path / "junk.npz")
+
+
+def test_sizes_and_seeds_go_through_the_shared_validators():
+    with pytest.raises(InvalidInputError, match=r"hidden\[1\] must be a positive integer"):
+        MLP(1, 1, hidden=(4, 0))
+    with pytest.raises(InvalidInputError, match="in_dim must be a positive integer"):
+        MLP(True, 1)
+    assert MLP(np.int64(2), 1, hidden=(np.int64(3),)).hidden == (3,)  # numpy ints are ints
+    with pytest.raises(InvalidInputError, match="seed must be a non-negative integer"):
+        make_generator(-1)
+    with pytest.raises(InvalidInputError, match="target samples must be finite"):
+        train_particles([[0.0], [np.nan]], np.zeros((4, 1)), epsilon=0.1, steps=1)
+
+
 # --- paper 002: GAN, Algorithm 2, particles ----------------------------------------------
 
 

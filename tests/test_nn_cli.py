@@ -100,6 +100,23 @@ def test_train_config_errors(tmp_path):
         train.load_config(path)
 
 
+def test_config_choices_are_the_trainers_names():
+    import dataclasses
+
+    from gan_pde.config import DENSITY_KINDS
+    from gan_pde.nn import lsgan, optim, run
+
+    def choices(cls):
+        return {f.name: f.metadata["choices"] for f in dataclasses.fields(cls)}
+
+    assert choices(train.RunConfig)["algorithm"] == run.ALGORITHMS == train.ALGORITHMS
+    training = choices(train.TrainingConfig)
+    assert training["optimizer"]() == optim.OPTIMIZERS
+    assert training["integrator"]() == lsgan.INTEGRATORS
+    assert choices(train.InitialConfig)["kind"] == DENSITY_KINDS
+    assert choices(compare.LSGANExperimentConfig)["integrator"]() == lsgan.INTEGRATORS
+
+
 def test_compare_writes_json_and_figures(tmp_path, capsys):
     text = """
 [run]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from functools import partial
@@ -63,6 +64,26 @@ def test_bad_arguments():
         sweep(3, {"x": [1.0]})
     with pytest.raises(InvalidInputError, match="no column 'z'"):
         sweep(_square, {"x": [1.0]}).column("z")
+
+
+def test_scheduler_names_and_the_unreachable_error_have_one_home():
+    import gan_pde.errors
+    import gan_pde.sweep as sweep_module
+
+    # the error lives with the others (one except clause catches every gan_pde error) and
+    # is still importable from gan_pde.sweep, where it was first defined
+    assert sweep_module.SchedulerUnreachableError is gan_pde.errors.SchedulerUnreachableError
+    assert issubclass(sweep_module.SchedulerUnreachableError, gan_pde.errors.GanPdeError)
+    assert issubclass(sweep_module.SchedulerUnreachableError, ConnectionError)
+    assert sweep_module.SCHEDULERS == ("threads", "processes", "synchronous")
+    assert sweep_module._SCHEDULERS is sweep_module.SCHEDULERS  # the former private name
+    # the command's checks and messages read the same tuple
+    assert all(sweep_command.is_scheduler(name) for name in sweep_module.SCHEDULERS)
+    assert not sweep_command.is_scheduler("cluster")
+    message = sweep_command._scheduler_problem()
+    assert all(repr(name) in message for name in sweep_module.SCHEDULERS)
+    fields = {f.name: f for f in dataclasses.fields(sweep_command.SweepSection)}
+    assert fields["task"].metadata["choices"]() == tuple(sweep_module.TASKS)
 
 
 _FAIL_ON_CALL = {"n": None}

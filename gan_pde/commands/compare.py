@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_non_negative
 from gan_pde.commands._common import (
     Progress,
     add_common_options,
@@ -41,7 +42,7 @@ from gan_pde.commands._common import (
     write_results,
 )
 from gan_pde.commands.train import add_checkpoint_options
-from gan_pde.config import bad_value, option, parse_config, read_config_text
+from gan_pde.config import bad_value, names_of, option, parse_config, read_config_text
 from gan_pde.errors import ConfigError, InvalidInputError
 
 NAME = "compare"
@@ -94,7 +95,7 @@ class LSGANExperimentConfig:
     separations: list = option("list[float]", factory=lambda: [3.0, 4.0])
     n_data: int = option("int", 200)
     features: int = option("int", 12)
-    integrator: str = option("str", "heun", choices=("sgd", "adam", "heun", "rk4"))
+    integrator: str = option("str", "heun", choices=names_of("gan_pde.nn.lsgan", "INTEGRATORS"))
     tau: float = option("float", 0.02)
     t_final: float = option("float", 30.0)
 
@@ -232,9 +233,7 @@ _CHECKPOINTS = ("jsd_*.ckpt.npz", "lsgan_*.ckpt.npz", "wgan_*.ckpt.npz")
 def _checkpoint_folder(path: Path, every: float) -> None:
     """InvalidInputError naming the option for a folder that is a file or a negative
     interval."""
-    if not every >= 0:
-        msg = f"--checkpoint-every {every:g}: must be >= 0 seconds (0: after every step)"
-        raise InvalidInputError(msg)
+    as_non_negative(every, "--checkpoint-every")
     if path.exists() and not path.is_dir():
         msg = f"--checkpoint {path}: is a file; give a folder (one checkpoint per training)"
         raise InvalidInputError(msg)

@@ -28,10 +28,12 @@ from gan_pde.commands._common import (
     write_results,
 )
 from gan_pde.config import (
+    DENSITY_KINDS,
     DensityConfig,
     DomainConfig,
     key_of,
     location_of,
+    names_of,
     option,
     parse_config,
     read_config_text,
@@ -44,8 +46,6 @@ if TYPE_CHECKING:
 NAME = "jsd-flow"
 HELP = "JSD gradient flow (paper 002): trajectory files and figures"
 
-_SCHEMES = ("backward-euler", "crank-nicolson", "tr-bdf2")
-_KINDS = ("gaussian", "mixture", "uniform")
 #: Most time steps a config may ask for (t_final / dt).
 MAX_STEPS = 10_000_000
 #: Most saved times drawn in densities.png (1D curves, 2D panels).
@@ -56,8 +56,8 @@ _MAX_CURVES = {1: 10, 2: 6}
 class FlowDensityConfig(DensityConfig):
     """``[target]``/``[initial]``: a density table, or a KDE of samples drawn from one."""
 
-    kind: str = option("str", choices=(*_KINDS, "kde"))
-    source: str = option("str", None, choices=_KINDS)
+    kind: str = option("str", choices=(*DENSITY_KINDS, "kde"))
+    source: str = option("str", None, choices=DENSITY_KINDS)
     samples: int = option("int", 1000)
     seed: int = option("int", 0)
     bandwidth: float = option("float", None)
@@ -89,8 +89,8 @@ class FlowSolverConfig:
     t_final: float = option("float", 5.0)
     dt: float = option("float", 0.05)
     save_times: list = option("list[float]", None)
-    scheme: str = option("str", "tr-bdf2", choices=_SCHEMES)
-    element: str = option("str", "P1", choices=("P1", "P2", "Q1", "Q2"))
+    scheme: str = option("str", "tr-bdf2", choices=names_of("gan_pde.flows.operator", "SCHEMES"))
+    element: str = option("str", "P1", choices=names_of("gan_pde.fem.basis", "ELEMENT_NAMES"))
 
     def check(self) -> None:
         """ConfigError naming the key for non-positive, swapped or absurd times."""

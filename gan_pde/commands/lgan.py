@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from gan_pde import __version__
+from gan_pde._arrays import as_non_negative
 from gan_pde.commands._common import (
     EXIT_FAILED,
     Progress,
@@ -41,6 +42,7 @@ from gan_pde.config import (
     DomainConfig,
     config_values,
     location_of,
+    names_of,
     option,
     parse_config,
     read_config_text,
@@ -71,7 +73,7 @@ class IntegratorConfig:
     """``[integrator]``: the time integrator of :func:`~gan_pde.spectral.lgan_system.integrate`."""
 
     scheme: str = option(
-        "str", "crank-nicolson", choices=("euler", "heun", "rk4", "crank-nicolson")
+        "str", "crank-nicolson", choices=names_of("gan_pde.spectral.lgan_integrate", "SCHEMES")
     )
     tau: float = option("float", 0.05)
     steps: int = option("int", 2000)
@@ -343,10 +345,7 @@ def _checkpoint_file(args: argparse.Namespace) -> Path | None:
             msg = "--resume needs --checkpoint PATH (the file that the interrupted run wrote)"
             raise InvalidInputError(msg)
         return None
-    every = args.checkpoint_every
-    if isinstance(every, bool) or not (isinstance(every, (int, float)) and every >= 0):
-        msg = f"--checkpoint-every must be a number of seconds >= 0; got {every!r}"
-        raise InvalidInputError(msg)
+    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     path = Path(args.checkpoint)
     if path.is_dir():
         msg = f"--checkpoint {path}: is a folder; give a file name such as {path / 'lgan.npz'}"

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_non_negative
 from gan_pde.commands._common import (
     Progress,
     add_common_options,
@@ -291,9 +292,7 @@ def _checkpoint_options(args: argparse.Namespace) -> tuple[Path | None, bool]:
             msg = "--resume needs --checkpoint PATH (the file of the run to continue)"
             raise InvalidInputError(msg)
         return None, False
-    if not (math.isfinite(args.checkpoint_every) and args.checkpoint_every >= 0):
-        msg = f"--checkpoint-every must be a number of seconds >= 0; got {args.checkpoint_every}"
-        raise InvalidInputError(msg)
+    as_non_negative(args.checkpoint_every, "--checkpoint-every")
     path = Path(args.checkpoint)
     if path.is_dir():
         msg = f"--checkpoint {path} is a folder; give a file name, e.g. {path / 'meanfield.ckpt'}"

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_non_negative
 from gan_pde.commands._common import (
     Progress,
     add_common_options,
@@ -299,10 +300,7 @@ def _checkpoints(args: argparse.Namespace) -> dict[str, Any]:
             msg = "--resume needs --checkpoint DIR (the folder that the interrupted run wrote)"
             raise InvalidInputError(msg)
         return {name: {} for name in CHECKPOINTS}
-    every = args.checkpoint_every
-    if isinstance(every, bool) or not (isinstance(every, (int, float)) and every >= 0):
-        msg = f"--checkpoint-every must be a number of seconds >= 0; got {every!r}"
-        raise InvalidInputError(msg)
+    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     folder = output_folder(args.checkpoint, option="--checkpoint")
     if args.resume and not any((folder / name).exists() for name in CHECKPOINTS.values()):
         say(f"gan-pde sde: no checkpoint in {folder}: every run starts from t = 0")

@@ -31,6 +31,7 @@ from gan_pde.config import (
     bad_value,
     config_values,
     key_of,
+    names_of,
     option,
     parse_config,
     read_config_text,
@@ -39,9 +40,6 @@ from gan_pde.errors import ConfigError
 
 NAME = "sweep"
 HELP = "parameter sweep of a bundled task on Dask, locally or on a cluster (resumable)"
-
-_TASKS = ("poincare_constant", "lgan_decay_rate", "jsd_network_seed")
-_LOCAL = ("threads", "processes", "synchronous")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class SweepSection:
     many more times a cluster tries a point that raised.
     """
 
-    task: str = option("str", "poincare_constant", choices=_TASKS)
+    task: str = option("str", "poincare_constant", choices=names_of("gan_pde.sweep", "TASKS"))
     mode: str = option("str", "product", choices=("product", "zip"))
     scheduler: str = option("str", "threads")
     workers: int = option("int", None)
@@ -138,7 +136,7 @@ def load_config(path: str | Path | None = None) -> tuple[SweepSection, dict[str,
         msg = f"key 'retries' in [sweep] of {name} must be at least 0; got {settings.retries}"
         raise ConfigError(msg)
     if not is_scheduler(settings.scheduler):
-        raise bad_value(key_of(settings, "scheduler"), settings.scheduler, _SCHEDULER_PROBLEM)
+        raise bad_value(key_of(settings, "scheduler"), settings.scheduler, _scheduler_problem())
     if task == "jsd_network_seed":
         if any(s < 0 for s in grid["seed"]):
             raise bad_value(key_of(table, "seed"), grid["seed"], "every seed must be >= 0")
@@ -149,22 +147,24 @@ def load_config(path: str | Path | None = None) -> tuple[SweepSection, dict[str,
     return settings, grid
 
 
-_SCHEDULER_PROBLEM = (
-    "must be 'threads', 'processes', 'synchronous' or a Dask scheduler address such as "
-    "'tcp://host:8786'"
-)
+def _scheduler_problem() -> str:
+    """What a scheduler must be: the names of :data:`gan_pde.sweep.SCHEDULERS` or an address."""
+    from gan_pde.sweep import SCHEDULERS
+
+    names = ", ".join(map(repr, SCHEDULERS))
+    return f"must be {names} or a Dask scheduler address such as 'tcp://host:8786'"
 
 
 def is_scheduler(value: str) -> bool:
     """A local scheduler name or a Dask scheduler address (``tcp://host:8786``)."""
-    from gan_pde.sweep import _is_address
+    from gan_pde.sweep import SCHEDULERS, _is_address
 
-    return value in _LOCAL or _is_address(value)
+    return value in SCHEDULERS or _is_address(value)
 
 
 def _scheduler_option(value: str) -> str:
     if not is_scheduler(value):
-        msg = f"--scheduler {value!r} {_SCHEDULER_PROBLEM}"
+        msg = f"--scheduler {value!r} {_scheduler_problem()}"
         raise argparse.ArgumentTypeError(msg)
     return value
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_non_negative
 from gan_pde.commands._common import (
     Progress,
     add_common_options,
@@ -37,13 +38,21 @@ from gan_pde.commands._common import (
     with_defaults,
     write_results,
 )
-from gan_pde.config import DensityConfig, bad_value, option, parse_config, read_config_text
+from gan_pde.config import (
+    DENSITY_KINDS,
+    DensityConfig,
+    bad_value,
+    names_of,
+    option,
+    parse_config,
+    read_config_text,
+)
 from gan_pde.errors import ConfigError, InvalidInputError
+from gan_pde.nn.run import ALGORITHMS
 
 NAME = "train"
 HELP = "train GANs with torch (gan_pde.nn): run file, losses and density figures"
 
-ALGORITHMS = ("gan", "algorithm2", "particles", "wgan", "lsgan")
 _JSD = ("gan", "algorithm2", "particles")
 
 
@@ -67,7 +76,7 @@ class TrainingConfig:
     generator_steps: int = option("int", 1)
     lr_discriminator: float = option("float", 0.01)
     lr_generator: float = option("float", 0.05)
-    optimizer: str = option("str", "adam", choices=("sgd", "adam"))
+    optimizer: str = option("str", "adam", choices=names_of("gan_pde.nn.optim", "OPTIMIZERS"))
     batch_size: int = option("int", 256)
     n_data: int = option("int", 20000)
     n_particles: int = option("int", 1000)
@@ -75,7 +84,7 @@ class TrainingConfig:
     alpha: float = option("float", 0.25)
     beta: float = option("float", -0.5)
     gamma: float = option("float", 0.0)
-    integrator: str = option("str", "heun", choices=("sgd", "adam", "heun", "rk4"))
+    integrator: str = option("str", "heun", choices=names_of("gan_pde.nn.lsgan", "INTEGRATORS"))
     lr: float = option("float", 0.01)
     width: int = option("int", 100)
     h: float = option("float", 1.0)
@@ -112,7 +121,7 @@ class PDEConfig:
 class InitialConfig(DensityConfig):
     """``[initial]``: the initial law of a particle table (default N(0, 1))."""
 
-    kind: str = option("str", "gaussian", choices=("gaussian", "mixture", "uniform"))
+    kind: str = option("str", "gaussian", choices=DENSITY_KINDS)
     mean: list = option("list[float]", factory=lambda: [0.0])
     cov: list = option("list[list[float]]", factory=lambda: [[1.0]])
 
@@ -382,9 +391,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_checkpoint_file(path: Path, every: float) -> None:
     """InvalidInputError naming the option for a checkpoint path that is a folder, in a
     missing folder, or a negative interval."""
-    if not every >= 0:
-        msg = f"--checkpoint-every {every:g}: must be >= 0 seconds (0: after every step)"
-        raise InvalidInputError(msg)
+    as_non_negative(every, "--checkpoint-every")
     if path.is_dir():
         msg = f"--checkpoint {path}: is a folder; give a file name such as {path / 'run.npz'}"
         raise InvalidInputError(msg)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.compare.timeaxis import distances_over_time
 from gan_pde.errors import InvalidInputError
 
@@ -229,12 +230,8 @@ def jsd_comparison(
             f"got {type(initial).__name__}"
         )
         raise InvalidInputError(msg)
-    if not (isinstance(steps, int) and steps >= 1):
-        msg = f"steps must be a positive int; got {steps!r}"
-        raise InvalidInputError(msg)
-    if not (math.isfinite(epsilon) and epsilon > 0):
-        msg = f"epsilon must be positive and finite; got {epsilon!r}"
-        raise InvalidInputError(msg)
+    steps = as_positive_int(steps, "steps")
+    epsilon = as_positive(epsilon, "epsilon")
     t_final = epsilon * steps
     say = progress or (lambda _message: None)
     part = _checkpoint_options(checkpoint, checkpoint_interval, checkpoint_steps, resume)
@@ -563,9 +560,7 @@ def lsgan_comparison(
     from gan_pde.nn import FeatureNet, ParticleGenerator, train_lsgan
     from gan_pde.spectral.lgan_system import mixture_experiment
 
-    if not (math.isfinite(separation) and separation > 0):
-        msg = f"separation must be positive and finite; got {separation!r}"
-        raise InvalidInputError(msg)
+    separation = as_positive(separation, "separation")
     if not (math.isfinite(t_final) and math.isfinite(tau) and 0 < tau < t_final):
         msg = f"need 0 < tau < t_final; got tau={tau!r}, t_final={t_final!r}"
         raise InvalidInputError(msg)
@@ -775,9 +770,8 @@ def wgan_comparison(
     gen, dis = model.generator, model.discriminator
     frozen = [f"G/{'abc'[k]}" for k in range(3) if k not in gen.free]
     frozen += [f"D/{'abc'[k]}" for k in range(3) if k not in dis.free]
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
-        msg = f"runs must be a positive int or None; got {runs!r}"
-        raise InvalidInputError(msg)
+    if runs is not None:
+        runs = as_positive_int(runs, "runs")
     count = 1 if runs is None else runs
     w2: dict[str, list] = {}
     walls = []

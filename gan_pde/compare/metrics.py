@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 import skfem
 
+from gan_pde._arrays import as_positive
 from gan_pde.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -300,10 +300,7 @@ def mmd(
         raise InvalidInputError(msg)
     h = None
     if bandwidth is not None:
-        if not isinstance(bandwidth, Real) or not (math.isfinite(bandwidth) and bandwidth > 0.0):
-            msg = f"bandwidth must be a positive finite number or None; got {bandwidth!r}"
-            raise InvalidInputError(msg)
-        h = float(bandwidth)
+        h = as_positive(bandwidth, "bandwidth")
     try:
         shape = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     except ValueError:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gan_pde._arrays import as_positive
+from gan_pde._arrays import as_finite, as_finite_array, as_positive
 from gan_pde.compare.metrics import METRICS, distance_to_density, mmd
 from gan_pde.errors import InvalidInputError
 
@@ -74,11 +74,7 @@ class TimeAxis:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "time_per_step", as_positive(self.time_per_step, "time_per_step"))
-        offset = float(self.offset)
-        if not math.isfinite(offset):
-            msg = f"offset must be finite; got offset={self.offset!r}"
-            raise InvalidInputError(msg)
-        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "offset", as_finite(self.offset, "offset"))
 
     def times(self, steps: ArrayLike) -> np.ndarray:
         r""":math:`t_0 + k\varepsilon` for the steps k (non-negative integers)."""
@@ -213,10 +209,7 @@ def trajectory_at(trajectory: Any, times: ArrayLike) -> list[MeshDensity]:
     from gan_pde.densities import MeshDensity
 
     pde, densities = _trajectory(trajectory)
-    t = np.asarray(times, dtype=float).ravel()
-    if not np.all(np.isfinite(t)):
-        msg = f"times must be finite; got {t.tolist()}"
-        raise InvalidInputError(msg)
+    t = as_finite_array(times, "times").ravel()
     alignment = _locate(t, pde)
     out = []
     for left, w in zip(alignment.left, alignment.weight, strict=True):
@@ -259,7 +252,7 @@ def _run_samples(run: Any) -> tuple[np.ndarray, np.ndarray]:
         msg = f"run must have .times and .samples; got {type(run).__name__}"
         raise InvalidInputError(msg)
     t = np.asarray(times, dtype=float)
-    x = np.asarray(samples, dtype=float)
+    x = as_finite_array(samples, "run.samples")
     if x.ndim == 3:
         x = x[None]
     if t.ndim != 1 or x.ndim != 4 or x.shape[1] != t.size:
@@ -267,9 +260,6 @@ def _run_samples(run: Any) -> tuple[np.ndarray, np.ndarray]:
             "run.samples must have shape (n_saved, n, d) or (runs, n_saved, n, d) with "
             f"n_saved = len(run.times) = {t.size}; got shape {np.shape(samples)}"
         )
-        raise InvalidInputError(msg)
-    if not np.all(np.isfinite(x)):
-        msg = "run.samples must be finite; the run diverged (NaN/Inf samples)"
         raise InvalidInputError(msg)
     return t, x
 

@@ -34,6 +34,7 @@ from gan_pde.dual.games import EuclideanGame, oscillating_game, tanh_game
 from gan_pde.dual.schemes import (
     SCHEMES,
     DualPath,
+    DualStepper,
     dual_flow,
     fitted_order,
     proximal_step,
@@ -44,6 +45,7 @@ from gan_pde.dual.schemes import (
 from gan_pde.dual.wasserstein import (
     CollapseStudy,
     ParticleGame,
+    ParticleGameStepper,
     ParticlePath,
     bimodal_target,
     collapse_study,
@@ -56,10 +58,12 @@ __all__ = [
     "CollapseStudy",
     "ConvergenceStudy",
     "DualPath",
+    "DualStepper",
     "EDIDefect",
     "EuclideanGame",
     "OscillationStudy",
     "ParticleGame",
+    "ParticleGameStepper",
     "ParticlePath",
     "bimodal_target",
     "collapse_study",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gan_pde._arrays import as_non_negative
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 
 __all__ = ["EuclideanGame", "oscillating_game", "tanh_game", "as_state"]
@@ -170,10 +171,7 @@ def tanh_game(x_r: ArrayLike, *, damping: float = 0.5) -> EuclideanGame:
     nonlinear equations solved numerically.
     """
     target = as_state(x_r, "x_r")
-    a = float(damping)
-    if not (np.isfinite(a) and a >= 0.0):
-        msg = f"damping must be a finite number >= 0; got damping={damping!r}"
-        raise InvalidInputError(msg)
+    a = as_non_negative(damping, "damping")
     dim = target.size
 
     def logcosh(u: np.ndarray) -> np.ndarray:

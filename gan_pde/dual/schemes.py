@@ -42,7 +42,7 @@ import scipy.integrate
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_choice, as_positive, as_positive_int
 from gan_pde.dual.games import EuclideanGame, as_state
 from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError, NotConvergedError
@@ -291,10 +291,6 @@ def _implicit_step(
     return x_new, y_new, it_x + it_y
 
 
-def _check_tau(tau: object) -> float:
-    return as_positive(tau, "tau")
-
-
 class DualStepper(Stepper):
     r"""One step of a scheme of :data:`SCHEMES` for :func:`gan_pde.engine.run` (what
     :func:`simulate` drives).
@@ -439,12 +435,10 @@ def simulate(
     if not isinstance(game, EuclideanGame):
         msg = f"game must be an EuclideanGame; got {type(game).__name__}"
         raise InvalidInputError(msg)
-    tau = _check_tau(tau)
+    tau = as_positive(tau, "tau")
     n_steps = as_positive_int(n_steps, "n_steps")
     tol = as_positive(tol, "tol")
-    if scheme not in SCHEMES:
-        msg = f"scheme must be one of {SCHEMES}; got scheme={scheme!r}"
-        raise InvalidInputError(msg)
+    scheme = as_choice(scheme, "scheme", SCHEMES)
     x = as_state(x0, "x0", game.dim_x)
     y = as_state(y0, "y0", game.dim_y)
     stepper = DualStepper(game, x, y, tau=tau, scheme=scheme, tol=tol)

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_finite_array, as_non_negative, as_positive, as_positive_int
 from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 
@@ -78,10 +78,7 @@ def _as_atoms(value: ArrayLike, name: str) -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0:
         msg = f"{name} must be a non-empty 1D array of atoms; got shape {arr.shape}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(arr)):
-        msg = f"{name} must be finite; got {arr.tolist()}"
-        raise InvalidInputError(msg)
-    return arr
+    return as_finite_array(arr, name)
 
 
 def w2_distance(a: ArrayLike, b: ArrayLike) -> float:
@@ -177,17 +174,10 @@ class ParticleGame:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", _as_atoms(self.target, "target"))
-        centers = np.asarray(self.centers, dtype=float).reshape(-1)
-        if not np.all(np.isfinite(centers)):
-            msg = f"centers must be finite; got {centers.tolist()}"
-            raise InvalidInputError(msg)
+        centers = as_finite_array(self.centers, "centers").reshape(-1)
         object.__setattr__(self, "centers", centers)
         object.__setattr__(self, "width", as_positive(self.width, "width"))
-        decay = float(self.weight_decay)
-        if not (np.isfinite(decay) and decay >= 0.0):
-            msg = f"weight_decay must be a finite number >= 0; got {self.weight_decay!r}"
-            raise InvalidInputError(msg)
-        object.__setattr__(self, "weight_decay", decay)
+        object.__setattr__(self, "weight_decay", as_non_negative(self.weight_decay, "weight_decay"))
         if centers.size == 0 and not self.linear:
             msg = "the discriminator needs features: give centers or linear=True"
             raise InvalidInputError(msg)

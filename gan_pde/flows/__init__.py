@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from gan_pde.flows.jsd import JSDFlow, Trajectory
+from gan_pde.flows.jsd import JSDFlow, JSDStepper, Trajectory
 from gan_pde.flows.operator import (
     SCHEMES,
     LogDiffusionOperator,
     ResolventResult,
     StepResult,
 )
-from gan_pde.flows.particles import ParticleTrajectory, simulate_particles, wasserstein_1d
+from gan_pde.flows.particles import (
+    JSDParticleStepper,
+    ParticleTrajectory,
+    simulate_particles,
+    wasserstein_1d,
+)
 
 __all__ = [
     "SCHEMES",
     "JSDFlow",
+    "JSDParticleStepper",
+    "JSDStepper",
     "LogDiffusionOperator",
     "ParticleTrajectory",
     "ResolventResult",

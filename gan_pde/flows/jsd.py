@@ -35,14 +35,13 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import skfem
 from scipy.special import logsumexp, xlogy
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int
+from gan_pde._arrays import as_flag, as_non_negative, as_positive, as_positive_int
 from gan_pde.densities import MeshDensity
 from gan_pde.engine import EngineResult, Stepper, Tracker, run, standard_trackers, time_grid
 from gan_pde.errors import (
@@ -50,6 +49,13 @@ from gan_pde.errors import (
     InvalidInputError,
     NotConvergedError,
     NumericalBreakdownError,
+)
+from gan_pde.fem.logscale import (
+    log_scale_for,
+    log_v_from_log1p,
+    log_v_over_1p_v,
+    state_from_log1p,
+    state_to_v,
 )
 from gan_pde.flows.operator import (
     SCHEMES,
@@ -270,12 +276,11 @@ class JSDFlow:
             self.v0 = v0 / initial_mass
             self._z0 = self.v0
         else:
-            log1p_v0 = np.logaddexp(0.0, log_v0)
-            scale = np.maximum(0.0, log1p_v0 - _LOG_PLAIN_MAX)
+            scale, log1p_v0 = log_scale_for(log_v0, plain_max=_LOG_PLAIN_MAX)
             op.set_log_scale(scale)
             with np.errstate(over="ignore"):
                 self.v0 = np.exp(log_v0)
-            self._z0 = np.where(scale > 0.0, np.expm1(log1p_v0 - scale), self.v0)
+            self._z0 = state_from_log1p(self.v0, log1p_v0, scale)
             logger.info(
                 "rho_0/rho_d reaches e^%.0f: the state is carried with a log scale",
                 self.log_beta,
@@ -284,11 +289,7 @@ class JSDFlow:
         #: the double range; :attr:`log_beta` has its logarithm).
         self.beta = float(self.v0.max()) if op.log_scale is None else _exp_or_inf(self.log_beta)
         if beta is not None:
-            if isinstance(beta, bool) or not (
-                isinstance(beta, Real) and math.isfinite(beta) and beta > 0
-            ):
-                msg = f"beta must be a positive finite number; got {beta!r}"
-                raise InvalidInputError(msg)
+            beta = as_positive(beta, "beta")
             if self.beta > beta:
                 i = int(np.argmax(self.v0))
                 message = (
@@ -367,11 +368,7 @@ class JSDFlow:
 
     def _state_to_v(self, z: np.ndarray) -> np.ndarray:
         """v of a state z of the operator (+inf where it exceeds the double range)."""
-        op = self.operator
-        if op.log_scale is None:
-            return z
-        with np.errstate(over="ignore"):
-            return np.where(op.log_scale > 0.0, np.expm1(op.log1p_state(z)), z)
+        return state_to_v(z, self.operator.log_scale)
 
     def _observe(self, z: np.ndarray) -> dict[str, float]:
         """The scalar observations of a state z (see :class:`Trajectory`)."""
@@ -401,7 +398,7 @@ class JSDFlow:
         lp = op.log1p_state(z)  # ln(1 + v) at the dofs
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             # ln v = ln(1+v) + ln(1 − e^{−ln(1+v)}), exact for large and small v > 0
-            log_v_dofs = np.where(lp > 0.0, lp + np.log(-np.expm1(-lp)), -np.inf)
+            log_v_dofs = log_v_from_log1p(lp)
             if op.lumped:
                 log_w = np.log(op._weights_hat) + op.log_target_at_dofs
                 log_v = log_v_dofs
@@ -428,7 +425,7 @@ class JSDFlow:
             tiny = np.finfo(float).tiny
             positive = v_dofs > tiny
             phi = np.where(positive, lp, np.log1p(tiny))
-            psi = np.where(positive, np.log(-np.expm1(-phi)), math.log(tiny))
+            psi = np.where(positive, log_v_over_1p_v(phi), math.log(tiny))
         dissipation = 0.25 * op.dirichlet_form(psi, phi)
         return {
             "jsd": float(np.sum(jsd)),
@@ -448,7 +445,7 @@ class JSDFlow:
             log_m = np.log(np.abs(op._weights_hat)) + op.log_target_at_dofs
             sign = np.sign(op._weights_hat)
             large = lp > _LOG_LARGE
-            log_v = np.where(large, lp + np.log(-np.expm1(-lp)), 0.0)
+            log_v = np.where(large, log_v_from_log1p(lp), 0.0)
             return sign * np.where(
                 large,
                 np.exp(log_m + log_v),
@@ -479,9 +476,7 @@ class JSDFlow:
         if op.log_scale is None:
             return self.density(z)
         lp = op.log1p_state(z)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            log_v = np.where(lp > 0.0, lp + np.log(-np.expm1(-lp)), -np.inf)
-            u = np.exp(op.log_target_at_dofs + log_v)
+        u = np.exp(op.log_target_at_dofs + log_v_from_log1p(lp))
         return MeshDensity(op.basis, u, normalize=True)
 
     # ----------------------------------------------------------------------- stepping
@@ -581,6 +576,8 @@ class JSDFlow:
         >>> flow.solve(10.0, 0.5, save_times=[0.0, 2.5]).times.tolist()  # t_final is saved
         [0.0, 2.5, 10.0]
         """
+        if checkpoint_interval is not None:
+            checkpoint_interval = as_non_negative(checkpoint_interval, "checkpoint_interval")
         stepper = JSDStepper(
             self,
             t_final,

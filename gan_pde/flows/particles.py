@@ -44,6 +44,7 @@ import numpy as np
 import skfem
 from numpy.typing import ArrayLike
 
+from gan_pde._arrays import as_finite_array
 from gan_pde.engine import Stepper, Tracker, run, standard_trackers
 from gan_pde.errors import InvalidInputError
 from gan_pde.fem.function import locate
@@ -281,9 +282,7 @@ def simulate_particles(
     if y.ndim != 2 or y.shape[1] != dim or y.shape[0] == 0:
         msg = f"positions must have shape (n, {dim}) with n >= 1; got {np.shape(positions)}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(y)):
-        msg = "positions must be finite"
-        raise InvalidInputError(msg)
+    y = as_finite_array(y, "positions")
     cells = locate(mesh, y)
     if np.any(cells < 0):
         i = int(np.flatnonzero(cells < 0)[0])

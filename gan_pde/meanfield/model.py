@@ -47,7 +47,14 @@ from typing import Any
 
 import numpy as np
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in, with_final_time
+from gan_pde._arrays import (
+    as_finite,
+    as_flag,
+    as_positive,
+    as_positive_int,
+    save_times_in,
+    with_final_time,
+)
 from gan_pde.engine import Stepper, Tracker
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.meanfield.transport import (
@@ -119,11 +126,7 @@ class NeuronGrid:
                 cells.append(value[2])
                 frozen.append(math.nan)
             else:
-                number = float(value)
-                if not math.isfinite(number):
-                    msg = f"{label}[{name!r}] must be finite; got {value!r}"
-                    raise InvalidInputError(msg)
-                frozen.append(number)
+                frozen.append(as_finite(value, f"{label}[{name!r}]"))
         if not free:
             msg = f"{label} needs at least one free component (a tuple); all of {names} are frozen"
             raise InvalidInputError(msg)

@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in
+from gan_pde._arrays import (
+    as_finite_array,
+    as_flag,
+    as_positive,
+    as_positive_int,
+    save_times_in,
+)
 from gan_pde.engine import Stepper, Tracker
 from gan_pde.errors import InvalidInputError
 from gan_pde.meanfield.model import WGANMeanField, sigmoid
@@ -335,11 +341,7 @@ def _initial(
     if arr.shape != (n, neurons.grid.dim):
         msg = f"{name} must have shape ({n}, {neurons.grid.dim}); got {np.shape(values)}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(arr)):
-        rows = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-        msg = f"{name} must be finite; rows {rows[:5].tolist()} are not"
-        raise InvalidInputError(msg)
-    return arr
+    return as_finite_array(arr, name)
 
 
 def _sample_data(model: WGANMeanField, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -44,7 +44,15 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int, save_times_in, with_final_time
+from gan_pde._arrays import (
+    as_finite,
+    as_flag,
+    as_non_negative_int,
+    as_positive,
+    as_positive_int,
+    save_times_in,
+    with_final_time,
+)
 from gan_pde.engine import Stepper, Tracker
 from gan_pde.errors import InvalidInputError, NotConvergedError
 from gan_pde.meanfield.transport import (
@@ -699,12 +707,9 @@ class ToyWGAN:
         trackers
             More :class:`~gan_pde.engine.Tracker` objects, called after every engine step.
         """
-        g0 = float(g0)
-        omega0 = float(omega0)
-        if not math.isfinite(g0):
-            msg = f"g0 must be finite; got {g0!r}"
-            raise InvalidInputError(msg)
-        if not (math.isfinite(omega0) and abs(omega0) <= 1.0):
+        g0 = as_finite(g0, "g0")
+        omega0 = as_finite(omega0, "omega0")
+        if not abs(omega0) <= 1.0:
             msg = f"omega0 must lie in the clipping box [-1, 1]; got omega0={omega0!r}"
             raise InvalidInputError(msg)
         t_final = as_positive(t_final, "t_final")
@@ -777,9 +782,7 @@ class BumpLaw:
                 f"got a={self.a}, b={self.b}"
             )
             raise InvalidInputError(msg)
-        if isinstance(self.power, bool) or not isinstance(self.power, int) or self.power < 0:
-            msg = f"power must be a non-negative integer; got power={self.power!r}"
-            raise InvalidInputError(msg)
+        object.__setattr__(self, "power", as_non_negative_int(self.power, "power"))
         nodes, weights = np.polynomial.legendre.leggauss(self.power + 2)
         object.__setattr__(self, "_nodes", nodes)
         object.__setattr__(self, "_weights", weights)
@@ -954,10 +957,7 @@ class ToyMeanField:
             msg = f"law must be a BumpLaw; got {type(law).__name__}"
             raise InvalidInputError(msg)
         self.law = law
-        if not math.isfinite(g0):
-            msg = f"g0 must be finite; got {g0!r}"
-            raise InvalidInputError(msg)
-        self.g0 = float(g0)
+        self.g0 = as_finite(g0, "g0")
 
     def critic_velocity(self, g: float) -> float:
         """The common velocity :math:`\\gamma_c(\\tfrac12 - \\Phi(g))` of all ω-particles."""

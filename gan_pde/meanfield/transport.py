@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gan_pde._arrays import as_finite_array, as_positive_int
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 
 __all__ = [
@@ -80,7 +81,7 @@ class BoxGrid:
             if not (np.isfinite(a) and np.isfinite(b) and a < b):
                 msg = f"axis {d}: need finite lower < upper; got lower={a}, upper={b}"
                 raise InvalidInputError(msg)
-            if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            if as_positive_int(n, f"cells[{d}]") < 2:
                 msg = f"axis {d}: cells must be an integer >= 2; got cells={n!r}"
                 raise InvalidInputError(msg)
         object.__setattr__(self, "lower", lower)
@@ -156,13 +157,7 @@ class BoxGrid:
 
 def as_law(masses: ArrayLike, grid: BoxGrid, *, name: str) -> np.ndarray:
     """Validated float copy of cell masses on ``grid``: non-negative, finite, sum one."""
-    arr = np.array(masses, dtype=float)
-    if arr.shape != grid.cells:
-        msg = f"{name} must have shape {grid.cells} (the cells); got {arr.shape}"
-        raise InvalidInputError(msg)
-    if not np.all(np.isfinite(arr)):
-        msg = f"{name} must be finite"
-        raise InvalidInputError(msg)
+    arr = as_finite_array(masses, name, shape=grid.cells).copy()
     if arr.min() < 0:
         msg = f"{name} must be non-negative (a law); its smallest cell mass is {arr.min():.3g}"
         raise InvalidInputError(msg)

@@ -6,6 +6,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
+from gan_pde._arrays import as_non_negative_int
 from gan_pde.errors import InvalidInputError, MissingDependencyError
 
 __all__ = ["make_generator", "require_torch", "select_device", "torch_versions"]
@@ -81,9 +82,7 @@ def make_generator(seed: int) -> Any:
     same seed are bit-identical.
     """
     torch = require_torch()
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        msg = f"seed must be a non-negative int; got {seed!r}"
-        raise InvalidInputError(msg)
+    seed = as_non_negative_int(seed, "seed")
     return torch.Generator(device="cpu").manual_seed(seed)
 
 

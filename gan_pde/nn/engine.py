@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from gan_pde import engine
-from gan_pde._arrays import as_flag, as_positive_int
+from gan_pde._arrays import as_finite_array, as_flag, as_positive_int
 from gan_pde.checkpoint import array_digest
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, torch_versions
@@ -123,9 +123,7 @@ def save_grid(
     """Validated snapshot steps: an explicit list, a count (equispaced, 0 and ``steps``
     included) or 11 by default; the last step is added to a list unless ``save_final`` is
     False."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        msg = f"steps must be a positive int; got {steps!r}"
-        raise InvalidInputError(msg)
+    steps = as_positive_int(steps, "steps")
     save_final = as_flag(save_final, "save_final")
     if save_steps is None or isinstance(save_steps, int):
         count = 11 if save_steps is None else save_steps
@@ -435,9 +433,8 @@ def execute(
         When a loss becomes NaN or infinite; ``error.run`` is the run recorded up to the
         last finite step.
     """
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
-        msg = f"runs must be a positive int or None; got {runs!r}"
-        raise InvalidInputError(msg)
+    if runs is not None:
+        runs = as_positive_int(runs, "runs")
     if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
         msg = f"checkpoint must be a file path or None; got {checkpoint!r}"
         raise InvalidInputError(msg)
@@ -469,31 +466,6 @@ def execute(
     return run
 
 
-def finite_float(value: Any, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    """``float(value)`` or InvalidInputError naming ``name`` (finite; with ``nonneg`` also
-    >= 0: the case :func:`gan_pde._arrays.as_positive` does not cover)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be a finite number; got {value!r}"
-        raise InvalidInputError(msg) from exc
-    if not math.isfinite(x) or (positive and x <= 0) or (nonneg and x < 0):
-        need = "positive" if positive else "non-negative" if nonneg else "finite"
-        msg = f"{name} must be {need} and finite; got {value!r}"
-        raise InvalidInputError(msg)
-    return x
-
-
-def positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
-    """``value`` as an int >= 1 (>= 0 with ``allow_zero``: seeds, counts that may be 0,
-    which :func:`gan_pde._arrays.as_positive_int` refuses), or InvalidInputError."""
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        msg = f"{name} must be an int >= {low}; got {value!r}"
-        raise InvalidInputError(msg)
-    return int(value)
-
-
 def prepare_data(
     target: Any, *, n_data: int, seed: int, dtype: Any, device: Any, name: str = "target"
 ) -> Any:
@@ -517,9 +489,7 @@ def prepare_data(
     if data.ndim != 2 or data.shape[0] < 1:
         msg = f"{name} samples must have shape (n, d) with n >= 1; got {data.shape}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(data)):
-        msg = f"{name} samples must be finite"
-        raise InvalidInputError(msg)
+    data = as_finite_array(data, f"{name} samples")
     return torch.as_tensor(data, dtype=dtype, device=device)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gan_pde._arrays import as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn.run import ALGORITHMS, TrainingRun
 
@@ -51,9 +52,7 @@ def train_ensemble(algorithm: str, runs: int, /, *args: Any, **options: Any) -> 
     if algorithm not in trainers:
         msg = f"algorithm must be one of {ALGORITHMS}; got {algorithm!r}"
         raise InvalidInputError(msg)
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        msg = f"runs must be a positive int; got {runs!r}"
-        raise InvalidInputError(msg)
+    runs = as_positive_int(runs, "runs")
     if "runs" in options:
         msg = "pass the ensemble size as the argument runs, not as an option"
         raise InvalidInputError(msg)

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_non_negative_int, as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
@@ -63,7 +63,6 @@ from gan_pde.nn.engine import (
     check_dims,
     describe,
     execute,
-    positive_int,
     prepare_data,
     save_grid,
 )
@@ -187,11 +186,11 @@ def _jsd_plan(
     dtype = torch.float64
     steps = as_positive_int(steps, "steps")
     grid = save_grid(steps, save_steps, save_final=save_final)
-    n_d = positive_int(discriminator_steps, "discriminator_steps", allow_zero=True)
+    n_d = as_non_negative_int(discriminator_steps, "discriminator_steps")
     n_g = as_positive_int(generator_steps, "generator_steps")
     lr_d = as_positive(lr_discriminator, "lr_discriminator")
-    data_seed = seed if data_seed is None else positive_int(data_seed, "data_seed", allow_zero=True)
-    seed = positive_int(seed, "seed", allow_zero=True)
+    data_seed = seed if data_seed is None else as_non_negative_int(data_seed, "data_seed")
+    seed = as_non_negative_int(seed, "seed")
     data = prepare_data(target, n_data=n_data, seed=data_seed, dtype=dtype, device=dev)
     dim = int(data.shape[1])
     if discriminator is None:

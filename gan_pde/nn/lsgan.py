@@ -32,7 +32,13 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import (
+    as_finite,
+    as_non_negative,
+    as_non_negative_int,
+    as_positive,
+    as_positive_int,
+)
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
@@ -40,8 +46,6 @@ from gan_pde.nn.engine import (
     check_dims,
     describe,
     execute,
-    finite_float,
-    positive_int,
     prepare_data,
     save_grid,
     tree_map,
@@ -166,8 +170,8 @@ def train_lsgan(
     if latent not in LATENTS:
         msg = f"latent must be one of {LATENTS}; got {latent!r}"
         raise InvalidInputError(msg)
-    seed = positive_int(seed, "seed", allow_zero=True)
-    data_seed = seed if data_seed is None else positive_int(data_seed, "data_seed", allow_zero=True)
+    seed = as_non_negative_int(seed, "seed")
+    data_seed = seed if data_seed is None else as_non_negative_int(data_seed, "data_seed")
     data = prepare_data(target, n_data=n_data, seed=data_seed, dtype=dtype, device=dev)
     n_total, dim = (int(s) for s in data.shape)
     if discriminator is None:
@@ -336,10 +340,11 @@ def train_lsgan(
 
 def _setting(value: Any, name: str, count: int, *, nonneg: bool = False) -> list[float]:
     """One float per run: a scalar repeated, or a sequence of ``count`` values."""
+    check = as_non_negative if nonneg else as_finite
     values = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "__len__") else None
     if values is None:
-        return [finite_float(value, name, nonneg=nonneg)] * count
+        return [check(value, name)] * count
     if len(values) != count:
         msg = f"{name} must be a number or a sequence of runs = {count} numbers; got {value!r}"
         raise InvalidInputError(msg)
-    return [finite_float(v, f"{name}[{i}]", nonneg=nonneg) for i, v in enumerate(values)]
+    return [check(v, f"{name}[{i}]") for i, v in enumerate(values)]

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from gan_pde._arrays import as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import require_torch
 
@@ -36,13 +37,6 @@ _ACTIVATIONS = {
     "softplus": torch.nn.functional.softplus,
     "elu": torch.nn.functional.elu,
 }
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"{name} must be a positive int; got {value!r}"
-        raise InvalidInputError(msg)
-    return value
 
 
 def _check_input(x: Any, dim: int, what: str) -> None:
@@ -97,9 +91,9 @@ class MLP:
         output_bias: float | Sequence[float] = 0.0,
         residual: bool = False,
     ):
-        self.in_dim = _positive_int(in_dim, "in_dim")
-        self.out_dim = _positive_int(out_dim, "out_dim")
-        self.hidden = tuple(_positive_int(h, "hidden width") for h in hidden)
+        self.in_dim = as_positive_int(in_dim, "in_dim")
+        self.out_dim = as_positive_int(out_dim, "out_dim")
+        self.hidden = tuple(as_positive_int(h, f"hidden[{i}]") for i, h in enumerate(hidden))
         if activation not in _ACTIVATIONS:
             msg = f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}"
             raise InvalidInputError(msg)
@@ -178,13 +172,10 @@ class MeanFieldSigmoidNet:
     """
 
     def __init__(self, in_dim: int, out_dim: int, *, width: int, init_scale: float = 1.0):
-        self.in_dim = _positive_int(in_dim, "in_dim")
-        self.out_dim = _positive_int(out_dim, "out_dim")
-        self.width = _positive_int(width, "width")
-        if not (math.isfinite(init_scale) and init_scale > 0):
-            msg = f"init_scale must be positive and finite; got {init_scale!r}"
-            raise InvalidInputError(msg)
-        self.init_scale = float(init_scale)
+        self.in_dim = as_positive_int(in_dim, "in_dim")
+        self.out_dim = as_positive_int(out_dim, "out_dim")
+        self.width = as_positive_int(width, "width")
+        self.init_scale = as_positive(init_scale, "init_scale")
 
     def init(self, generator: Any, *, dtype: Any = None, device: Any = None) -> dict[str, Any]:
         """Neuron parameters i.i.d. uniform on [−init_scale, init_scale]."""
@@ -297,13 +288,10 @@ class FeatureNet:
         if c.ndim != 2 or c.shape[0] < 1 or not bool(torch.isfinite(c).all()):
             msg = f"centers must be a finite array (K, d); got shape {tuple(c.shape)}"
             raise InvalidInputError(msg)
-        if not (math.isfinite(bandwidth) and bandwidth > 0):
-            msg = f"bandwidth must be positive and finite; got {bandwidth!r}"
-            raise InvalidInputError(msg)
+        self.bandwidth = as_positive(bandwidth, "bandwidth")
         self.centers = c
-        self.bandwidth = float(bandwidth)
         self.in_dim = int(c.shape[1])
-        self.out_dim = _positive_int(out_dim, "out_dim")
+        self.out_dim = as_positive_int(out_dim, "out_dim")
         self.whitening = torch.eye(c.shape[0], dtype=torch.float64)
         if data is not None:
             x = torch.as_tensor(data, dtype=torch.float64)

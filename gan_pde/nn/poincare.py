@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gan_pde._arrays import as_flag, as_positive, as_positive_int
+from gan_pde._arrays import (
+    as_finite_array,
+    as_flag,
+    as_non_negative,
+    as_positive,
+    as_positive_int,
+)
 from gan_pde.errors import InvalidInputError, MissingDependencyError, NumericalBreakdownError
 from gan_pde.nn._torch import make_generator, require_torch, select_device, torch_versions
 
@@ -127,10 +133,7 @@ def _samples(samples: ArrayLike) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] < 8:
         msg = f"samples must have shape (n, d) with n >= 8 and d >= 1; got shape {x.shape}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(x)):
-        bad = int(np.count_nonzero(~np.isfinite(x).all(axis=1)))
-        msg = f"samples must be finite; {bad} row(s) hold NaN or Inf"
-        raise InvalidInputError(msg)
+    x = as_finite_array(x, "samples")
     if float(np.var(x, axis=0).sum()) <= 0.0:
         msg = "samples are all equal: the variance in (31) vanishes and ξ_min is undefined"
         raise InvalidInputError(msg)
@@ -513,10 +516,7 @@ def fem_mixture_poincare(dim: int, separation: float, *, cells: int | None = Non
     if dim not in (1, 2):
         msg = f"dim must be 1 or 2; got dim={dim!r}"
         raise InvalidInputError(msg)
-    sep = float(separation)
-    if not (math.isfinite(sep) and sep >= 0.0):
-        msg = f"separation must be a finite number >= 0; got {separation!r}"
-        raise InvalidInputError(msg)
+    sep = as_non_negative(separation, "separation")
     reach = 0.5 * sep + 9.0
     if dim == 1:
         mesh = interval(-reach, reach, n=cells or 600)
@@ -578,17 +578,14 @@ def augment_images(images: ArrayLike, kind: str, strength: float, *, seed: int =
     """
     from scipy import ndimage
 
-    x = np.asarray(images, dtype=float)
-    if x.ndim != 3 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
-        msg = f"images must be a finite array of shape (n, h, w); got shape {x.shape}"
+    x = as_finite_array(images, "images")
+    if x.ndim != 3 or x.shape[0] == 0:
+        msg = f"images must be an array of shape (n, h, w) with n >= 1; got shape {x.shape}"
         raise InvalidInputError(msg)
     if kind not in IMAGE_AUGMENTATIONS:
         msg = f"kind={kind!r} is not one of {IMAGE_AUGMENTATIONS}"
         raise InvalidInputError(msg)
-    lam = float(strength)
-    if not (math.isfinite(lam) and lam >= 0.0):
-        msg = f"strength must be a finite number >= 0; got {strength!r}"
-        raise InvalidInputError(msg)
+    lam = as_non_negative(strength, "strength")
     rng = np.random.default_rng(seed)
     s = rng.uniform(0.0, lam, size=x.shape[0])
     if kind == "noise":

@@ -145,9 +145,29 @@ class TrainingRun:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainingRun:
-        """Read a file written by :meth:`save` (``np.load(allow_pickle=False)``)."""
-        with np.load(Path(path), allow_pickle=False) as data:
-            meta = json.loads(str(data["metadata"]))
+        """Read a file written by :meth:`save` or by :func:`gan_pde.io.save`
+        (``np.load(allow_pickle=False)``).
+
+        Raises
+        ------
+        InvalidInputError
+            For a file that holds no training run (another result, a checkpoint, not an
+            ``.npz`` archive).
+        """
+        path = Path(path)
+        try:
+            data = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError):
+            return _load_result_file(path)  # io.load says what the file is not
+        with data:
+            try:
+                meta = json.loads(str(data["metadata"]))
+            except (KeyError, ValueError):
+                meta = None  # no metadata of TrainingRun.save: io.load names the problem
+            if not (isinstance(meta, dict) and meta.get("kind") == "training_run"):
+                return _load_result_file(path)
             return cls(
                 algorithm=meta["algorithm"],
                 steps=data["steps"],
@@ -164,6 +184,20 @@ class TrainingRun:
                 versions=meta["versions"],
                 info=meta.get("info", {}),
             )
+
+
+def _load_result_file(path: Path) -> TrainingRun:
+    """The TrainingRun of a file in the format of :func:`gan_pde.io.save`, else the error."""
+    from gan_pde import io
+
+    result = io.load(path)
+    if not isinstance(result, TrainingRun):
+        msg = (
+            f"{path} holds a {type(result).__name__} result, not a TrainingRun: read it with "
+            "gan_pde.io.load"
+        )
+        raise InvalidInputError(msg)
+    return result
 
 
 class TrainingError(NumericalBreakdownError):

@@ -29,14 +29,13 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gan_pde._arrays import as_positive, as_positive_int
+from gan_pde._arrays import as_non_negative_int, as_positive, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.nn._torch import make_generator, require_torch, select_device
 from gan_pde.nn.engine import (
     Plan,
     check_dims,
     execute,
-    positive_int,
     prepare_data,
     save_grid,
     tree_map,
@@ -143,8 +142,8 @@ def train_wgan(
     m_critic = n if critic_width is None else as_positive_int(critic_width, "critic_width")
     n_c = as_positive_int(critic_steps, "critic_steps")
     lr = as_positive(h, "h")
-    seed = positive_int(seed, "seed", allow_zero=True)
-    data_seed = seed if data_seed is None else positive_int(data_seed, "data_seed", allow_zero=True)
+    seed = as_non_negative_int(seed, "seed")
+    data_seed = seed if data_seed is None else as_non_negative_int(data_seed, "data_seed")
     data = prepare_data(target, n_data=n_data, seed=data_seed, dtype=dtype, device=dev)
     n_total, dim = (int(s) for s in data.shape)
     generator = MeanFieldSigmoidNet(

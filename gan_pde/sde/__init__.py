@@ -5,8 +5,12 @@
 * :mod:`~gan_pde.sde.fokker_planck` — the stationary Fokker–Planck equation by FEM;
 * :mod:`~gan_pde.sde.coefficients` — drift b0 (9), correction b1 (10) by Hessian–vector
   products and diffusion (11) of any torch loss (needs torch);
-* :mod:`~gan_pde.sde.simulate` — vectorised ensembles of (ALT)/(SML) and of the SDEs;
-* :mod:`~gan_pde.sde.scheduler` — the FDR2 learning-rate schedule of Remark 4.3.
+* :mod:`~gan_pde.sde.simulate` — vectorised ensembles of (ALT)/(SML) and of the SDEs
+  (their steps for the stepping engine: ``SGAStepper``, ``SDEStepper``);
+* :mod:`~gan_pde.sde.scheduler` — the FDR2 learning-rate schedule of Remark 4.3 (the
+  training it drives: ``SMLStepper``);
+* :mod:`~gan_pde.sde.longrun` — the Monte-Carlo long run to the invariant measure
+  (``LongRun``) and the dissipativity check of Theorem 4.1.
 
 Names are loaded lazily, so the numpy parts work without torch; the torch parts raise
 :class:`~gan_pde.errors.MissingDependencyError` when torch is missing.
@@ -28,11 +32,15 @@ _ATTRIBUTES = {
     "GANSDE": "coefficients",
     "tanh_gan_loss": "coefficients",
     "Ensemble": "simulate",
+    "SGAStepper": "simulate",
+    "SDEStepper": "simulate",
     "simulate_sga": "simulate",
     "simulate_sde": "simulate",
     "FDR2Scheduler": "scheduler",
     "fdr2_statistics": "scheduler",
     "train_sml": "scheduler",
+    "SMLStepper": "scheduler",
+    "LongRun": "longrun",
     "long_run": "longrun",
     "check_dissipative": "longrun",
 }

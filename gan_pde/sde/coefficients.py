@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from gan_pde._arrays import as_positive_int
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.sde._torch import require_torch
 from gan_pde.sde.quadratic import SDE_KINDS, check_batch, check_rate
@@ -95,10 +96,8 @@ class GANSDE:
         if not callable(loss):
             msg = f"loss must be callable loss(theta, omega, x, z); got {loss!r}"
             raise InvalidInputError(msg)
-        for name, value in (("d_theta", d_theta), ("d_omega", d_omega)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                msg = f"{name} must be a positive integer; got {value!r}"
-                raise InvalidInputError(msg)
+        d_theta = as_positive_int(d_theta, "d_theta")
+        d_omega = as_positive_int(d_omega, "d_omega")
         x = torch.as_tensor(x, dtype=torch.float64)
         z = torch.as_tensor(z, dtype=torch.float64)
         for name, data in (("x", x), ("z", z)):
@@ -316,9 +315,7 @@ def mlp_gan(x: Any, z: Any, *, hidden: int, weight_decay: float = 0.0) -> GANSDE
             f"x and z must be 2D (samples, features); got shapes {tuple(x.shape)}, {tuple(z.shape)}"
         )
         raise InvalidInputError(msg)
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        msg = f"hidden must be a positive integer; got {hidden!r}"
-        raise InvalidInputError(msg)
+    hidden = as_positive_int(hidden, "hidden")
     dx, dz, h = x.shape[1], z.shape[1], hidden
     shapes_g = [(h, dz), (h,), (dx, h), (dx,)]
     shapes_d = [(h, dx), (h,), (h,), (1,)]

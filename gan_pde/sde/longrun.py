@@ -20,7 +20,6 @@ import numpy as np
 
 from gan_pde import engine
 from gan_pde._arrays import as_positive
-from gan_pde.errors import InvalidInputError
 from gan_pde.sde._torch import require_torch
 from gan_pde.sde.coefficients import GANSDE
 from gan_pde.sde.quadratic import NonDissipativeWarning, check_batch, check_rate
@@ -43,9 +42,7 @@ def check_dissipative(
 ) -> float:
     """max over random unit u of γ·b(γ)/‖γ‖ at γ = radius·u (negative: dissipative there)."""
     torch = require_torch()
-    if not (math.isfinite(radius) and radius > 0):
-        msg = f"radius must be positive and finite; got {radius!r}"
-        raise InvalidInputError(msg)
+    radius = as_positive(radius, "radius")
     generator = torch.Generator().manual_seed(seed)
     u = torch.randn(directions, sde.dimension, generator=generator, dtype=torch.float64)
     gamma = radius * u / torch.linalg.norm(u, dim=1, keepdim=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from gan_pde._arrays import as_choice, as_finite_array, as_positive
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 
 __all__ = [
@@ -47,13 +48,7 @@ class NonDissipativeWarning(UserWarning):
 
 def check_rate(eta: float) -> float:
     """η as a float; InvalidInputError unless 0 < η < ∞."""
-    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)):
-        msg = f"eta (the learning rate) must be a positive number; got {eta!r}"
-        raise InvalidInputError(msg)
-    if not (np.isfinite(eta) and eta > 0):
-        msg = f"eta (the learning rate) must be positive and finite; got {eta!r}"
-        raise InvalidInputError(msg)
-    return float(eta)
+    return as_positive(eta, "eta (the learning rate)")
 
 
 def check_batch(batch_size: int, n_samples: int) -> int:
@@ -68,13 +63,6 @@ def check_batch(batch_size: int, n_samples: int) -> int:
         )
         raise InvalidInputError(msg)
     return int(batch_size)
-
-
-def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        msg = f"{name} must be one of {allowed}; got {value!r}"
-        raise InvalidInputError(msg)
-    return value
 
 
 @dataclass(frozen=True)
@@ -105,17 +93,11 @@ class QuadraticGame:
     d_theta: int
 
     def __post_init__(self) -> None:
-        hessians = np.asarray(self.hessians, dtype=float)
-        linear = np.asarray(self.linear, dtype=float)
-        if hessians.ndim != 3 or hessians.shape[1] != hessians.shape[2]:
+        hessians = as_finite_array(self.hessians, "hessians", shape=(None, None, None))
+        if hessians.shape[1] != hessians.shape[2]:
             msg = f"hessians must have shape (n, d, d); got {hessians.shape}"
             raise InvalidInputError(msg)
-        if linear.shape != hessians.shape[:2]:
-            msg = f"linear must have shape {hessians.shape[:2]}; got {linear.shape}"
-            raise InvalidInputError(msg)
-        if not (np.all(np.isfinite(hessians)) and np.all(np.isfinite(linear))):
-            msg = "hessians and linear must be finite (found NaN or Inf)"
-            raise InvalidInputError(msg)
+        linear = as_finite_array(self.linear, "linear", shape=hessians.shape[:2])
         if not np.allclose(hessians, hessians.transpose(0, 2, 1), atol=1e-12):
             msg = "hessians must be symmetric (they are Hessians of the per-sample losses)"
             raise InvalidInputError(msg)
@@ -178,7 +160,7 @@ class QuadraticGame:
         b1 = ½ R b0, R = [[H_θθ, −H_θω], [−H_ωθ, −H_ωω]] (eq. (10)).  ``"sml2"``:
         b0 − (η/2) ∇b0 b0 (eq. (14)), ∇b0 = S H̄.
         """
-        _choice(kind, "kind", SDE_KINDS)
+        as_choice(kind, "kind", SDE_KINDS)
         eta = check_rate(eta)
         s = np.diag(self.signs)
         hbar = self.hessians.mean(0)
@@ -219,7 +201,7 @@ class QuadraticGame:
         """
         eta = check_rate(eta)
         batch = check_batch(batch_size, self.n_samples)
-        _choice(scheme, "scheme", SCHEMES)
+        as_choice(scheme, "scheme", SCHEMES)
         q = self._initial(gamma0)
         out = [q]
         signs = self.signs
@@ -237,10 +219,7 @@ class QuadraticGame:
         return np.array(out)
 
     def _initial(self, gamma0: np.ndarray) -> np.ndarray:
-        gamma0 = np.asarray(gamma0, dtype=float)
-        if gamma0.shape != (self.dimension,) or not np.all(np.isfinite(gamma0)):
-            msg = f"gamma0 must be a finite vector of length {self.dimension}; got {gamma0!r}"
-            raise InvalidInputError(msg)
+        gamma0 = as_finite_array(gamma0, "gamma0", shape=(self.dimension,))
         xi = np.append(gamma0, 1.0)
         return np.outer(xi, xi)
 
@@ -405,9 +384,9 @@ def _finite(values: np.ndarray, what: str) -> np.ndarray:
 
 
 def _data(values, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=float).reshape(-1)
-    if array.size < 1 or not np.all(np.isfinite(array)):
-        msg = f"{name} must be a non-empty finite 1D array; got {values!r}"
+    array = as_finite_array(values, name).reshape(-1)
+    if array.size < 1:
+        msg = f"{name} must be a non-empty array of samples; got {values!r}"
         raise InvalidInputError(msg)
     return array
 

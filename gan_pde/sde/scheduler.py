@@ -16,7 +16,6 @@ Importing this module needs torch.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from gan_pde import engine
+from gan_pde._arrays import as_non_negative, as_non_negative_int, as_positive_int, as_probability
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
 from gan_pde.sde._torch import require_torch
 from gan_pde.sde.quadratic import check_batch, check_rate
@@ -88,20 +88,10 @@ class FDR2Scheduler(torch.optim.lr_scheduler.LRScheduler):
         min_lr: float = 0.0,
         last_epoch: int = -1,
     ) -> None:
-        for name, value in (("epsilon", epsilon), ("delta", delta)):
-            if not (isinstance(value, (int, float)) and 0 < value < 1):
-                msg = f"{name} must lie in (0, 1); got {value!r}"
-                raise InvalidInputError(msg)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            msg = f"window must be a positive integer; got {window!r}"
-            raise InvalidInputError(msg)
-        if (
-            isinstance(min_lr, bool)
-            or not isinstance(min_lr, numbers.Real)
-            or not (math.isfinite(min_lr) and min_lr >= 0)
-        ):
-            msg = f"min_lr must be a finite number >= 0; got {min_lr!r}"
-            raise InvalidInputError(msg)
+        epsilon = as_probability(epsilon, "epsilon")
+        delta = as_probability(delta, "delta")
+        window = as_positive_int(window, "window")
+        min_lr = as_non_negative(min_lr, "min_lr")
         self.epsilon, self.delta, self.window, self.min_lr = epsilon, delta, window, min_lr
         self.lhs: list[float] = []
         self.rhs: list[float] = []
@@ -348,9 +338,7 @@ def train_sml(
     if batch < 2:
         msg = f"batch_size must be at least 2 for the FDR2 ratio; got {batch}"
         raise InvalidInputError(msg)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        msg = f"steps must be an integer >= 0 (the number of iterations); got {steps!r}"
-        raise InvalidInputError(msg)
+    steps = as_non_negative_int(steps, "steps")
     if schedule is not None and not isinstance(schedule, Mapping):
         msg = f"schedule must be a dict of FDR2Scheduler options or None; got {schedule!r}"
         raise InvalidInputError(msg)

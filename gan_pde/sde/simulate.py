@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gan_pde import engine
-from gan_pde._arrays import as_flag, as_positive_int
+from gan_pde._arrays import as_choice, as_flag, as_positive_int
 from gan_pde.errors import InvalidInputError
 from gan_pde.sde._torch import require_torch
 from gan_pde.sde.coefficients import GANSDE, finite_or_raise
@@ -384,9 +384,7 @@ def simulate_sga(
     """
     eta = check_rate(eta)
     batch = check_batch(batch_size, sde.n_samples)
-    if scheme not in SCHEMES:
-        msg = f"scheme must be one of {SCHEMES}; got {scheme!r}"
-        raise InvalidInputError(msg)
+    scheme = as_choice(scheme, "scheme", SCHEMES)
     _, n_paths, steps, gamma = _common(sde, gamma0, n_paths, steps)
     stepper = SGAStepper(
         sde,
@@ -482,9 +480,7 @@ def simulate_sde(
     """
     eta = check_rate(eta)
     batch = check_batch(batch_size, sde.n_samples)
-    if kind not in SDE_KINDS:
-        msg = f"kind must be one of {SDE_KINDS}; got {kind!r}"
-        raise InvalidInputError(msg)
+    kind = as_choice(kind, "kind", SDE_KINDS)
     substeps = as_positive_int(substeps, "substeps")
     richardson = as_flag(richardson, "richardson")
     _, n_paths, steps, gamma = _common(sde, gamma0, n_paths, steps)

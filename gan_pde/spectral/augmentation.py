@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gan_pde._arrays import as_finite_array, as_positive
 from gan_pde.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -347,9 +348,7 @@ def _samples(samples: ArrayLike) -> np.ndarray:
     if data.ndim != 2 or data.shape[1] not in (1, 2):
         msg = f"samples must have shape (n, d) with d = 1 or 2; got shape {data.shape}"
         raise InvalidInputError(msg)
-    if not np.all(np.isfinite(data)):
-        msg = f"samples must be finite; {int(np.sum(~np.isfinite(data)))} entries are NaN/inf"
-        raise InvalidInputError(msg)
+    data = as_finite_array(data, "samples")
     if data.shape[0] <= data.shape[1]:
         msg = (
             f"samples must have more points than dimensions; got {data.shape[0]} points in "
@@ -361,14 +360,8 @@ def _samples(samples: ArrayLike) -> np.ndarray:
 
 def _bandwidth(data: np.ndarray, bandwidth: float | None, factor: float) -> float:
     if bandwidth is not None:
-        h = float(bandwidth)
-        if not (math.isfinite(h) and h > 0):
-            msg = f"bandwidth must be a positive finite number; got {bandwidth!r}"
-            raise InvalidInputError(msg)
-        return h
-    if not (math.isfinite(factor) and factor > 0):
-        msg = f"factor must be a positive finite number; got {factor!r}"
-        raise InvalidInputError(msg)
+        return as_positive(bandwidth, "bandwidth")
+    factor = as_positive(factor, "factor")
     n, d = data.shape
     spread = math.sqrt(float(np.linalg.eigvalsh(np.atleast_2d(np.cov(data.T, ddof=1))).max()))
     return factor * n ** (-1.0 / (d + 4)) * spread

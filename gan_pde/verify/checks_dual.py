@@ -23,8 +23,6 @@ from gan_pde.verify.controls import control, patch
 from gan_pde.verify.registry import Criterion, Outcome, cached, register
 
 EPS = ref.EPS
-#: Scheme names of :func:`gan_pde.dual.simulate`.
-_SCHEMES = ("implicit", "alternating", "simultaneous", "joint-implicit")
 
 # ----------------------------------------------------------------- (1)-(2): oscillations
 
@@ -128,7 +126,7 @@ def oscillation_rates(size: str) -> Outcome:
     generic = _bilinear_game(_COUPLING, _COUPLING_TARGET)
     gx0, gy0 = np.array([0.3, -0.8]), np.array([1.1, 0.25, -0.4])
     ratios: dict[str, float] = {}
-    for scheme in _SCHEMES:
+    for scheme in schemes.SCHEMES:
         ratios[f"(1)-(2) {scheme}"] = path_ratio(study.paths[scheme], eye, x_r, max(taus))
         ratios[f"generic B {scheme}"] = max(
             path_ratio(
@@ -153,8 +151,8 @@ def oscillation_rates(size: str) -> Outcome:
     # max |r_k^2/r_0^2 - 1| by <= 2 max_k delta_k r_k^2/r_0^2 + 4 eps.  predicted_rate is a
     # log1p formula: a few ulp of the rate.
     rate_ratios, deviation_ratios, predicted_errors = [], [], []
-    exact_rates: dict[str, list[float]] = {s: [] for s in _SCHEMES}
-    for scheme in _SCHEMES:
+    exact_rates: dict[str, list[float]] = {s: [] for s in schemes.SCHEMES}
+    for scheme in schemes.SCHEMES:
         for j, tau in enumerate(taus):
             n = round(t_final / tau)
             exact = ref.bilinear_path(eye, x_r, x0, y0, tau, n, scheme)
@@ -216,10 +214,10 @@ def oscillation_rates(size: str) -> Outcome:
     ax.set_title(f"oscillating example (1)-(2), tau = {max(taus):g} (dots: closed form)")
     ax.legend(fontsize=8)
     return Outcome(
-        measured={s: study.measured[s].tolist() for s in _SCHEMES},
+        measured={s: study.measured[s].tolist() for s in schemes.SCHEMES},
         expected={
             "rates of the exact paths": exact_rates,
-            "+-ln(1+tau^2)/tau": {s: [ref.rate(s, t) for t in taus] for s in _SCHEMES},
+            "+-ln(1+tau^2)/tau": {s: [ref.rate(s, t) for t in taus] for s in schemes.SCHEMES},
         },
         criteria=(
             Criterion(
