@@ -143,9 +143,7 @@ def rng_state(generator: Any) -> np.ndarray:
         return np.array(json.dumps(generator.bit_generator.state))
     if isinstance(generator, np.random.RandomState):
         kind, keys, pos, has_gauss, gauss = generator.get_state()
-        return np.array(
-            json.dumps([kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)])
-        )
+        return np.array(json.dumps([kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]))
     get_state = getattr(generator, "get_state", None)
     if get_state is not None:  # torch.Generator
         return get_state().cpu().numpy().copy()
@@ -319,8 +317,12 @@ class ProgressTracker(Tracker):
         from tqdm.auto import tqdm
 
         self._bar = tqdm(
-            total=run.t_final, initial=run.t, desc=self.desc or run.stepper.kind,
-            unit="t", disable=self.disable, leave=self.leave,
+            total=run.t_final,
+            initial=run.t,
+            desc=self.desc or run.stepper.kind,
+            unit="t",
+            disable=self.disable,
+            leave=self.leave,
             bar_format="{l_bar}{bar}| t = {n:.4g} of {total:.4g} [{elapsed}<{remaining}]",
         )
 
@@ -420,8 +422,10 @@ class InvariantTracker(Tracker):
 
     def state(self) -> dict[str, np.ndarray]:
         keys = sorted(self.reference)
-        return {"keys": np.array(json.dumps(keys)),
-                "values": np.array([self.reference[k] for k in keys])}
+        return {
+            "keys": np.array(json.dumps(keys)),
+            "values": np.array([self.reference[k] for k in keys]),
+        }
 
     def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         keys = json.loads(str(arrays["keys"]))
@@ -466,8 +470,11 @@ class FileTracker(Tracker):
                 array = np.asarray(value, dtype=float)
                 if name not in file:
                     file.create_dataset(
-                        name, shape=(0, *array.shape), maxshape=(None, *array.shape),
-                        dtype="f8", chunks=(1, *array.shape),
+                        name,
+                        shape=(0, *array.shape),
+                        maxshape=(None, *array.shape),
+                        dtype="f8",
+                        chunks=(1, *array.shape),
                     )
                 data = file[name]
                 data.resize(self._count + 1, axis=0)
@@ -511,7 +518,10 @@ class CheckpointTracker(Tracker):
         due = run.step == run.n_steps
         if self.every_steps is not None and run.step % self.every_steps == 0:
             due = True
-        if self.every_seconds is not None and time.perf_counter() - self._last >= self.every_seconds:
+        if (
+            self.every_seconds is not None
+            and time.perf_counter() - self._last >= self.every_seconds
+        ):
             due = True
         if due:
             self.write(run)
@@ -595,19 +605,20 @@ def _restore(run: RunState, path: Path, trackers: Sequence[Tracker]) -> None:
     run.t = float(run.grid[run.step])
     run.seconds_before = float(arrays[_SECONDS])
     run.state = run.stepper.load_state(
-        {k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")}
+        {k[len("state/") :]: v for k, v in arrays.items() if k.startswith("state/")}
     )
     run.observations = {
-        k[len("obs/"):]: list(v) for k, v in arrays.items() if k.startswith("obs/")
+        k[len("obs/") :]: list(v) for k, v in arrays.items() if k.startswith("obs/")
     }
-    run.records = {k[len("rec/"):]: v.tolist() for k, v in arrays.items() if k.startswith("rec/")}
+    run.records = {k[len("rec/") :]: v.tolist() for k, v in arrays.items() if k.startswith("rec/")}
     for tracker in trackers:
         prefix = f"tracker/{tracker.name}/"
-        own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
         if own:
             tracker.restore(own)
-    logger.info("resuming %s from %s at step %d (t = %.6g)",
-                run.stepper.kind, path, run.step, run.t)
+    logger.info(
+        "resuming %s from %s at step %d (t = %.6g)", run.stepper.kind, path, run.step, run.t
+    )
 
 
 def run(
@@ -742,8 +753,9 @@ def _loop(
         if in_step and checkpointers and checkpointers[0].written < run.step:
             run.state = done_state
             checkpointers[0].write(run, done_snapshot)
-            logger.info("interrupted: checkpoint of step %d written to %s",
-                        run.step, checkpointers[0].path)
+            logger.info(
+                "interrupted: checkpoint of step %d written to %s", run.step, checkpointers[0].path
+            )
         raise
     run.stop_reason = stopped
     for tracker in trackers:
@@ -753,7 +765,9 @@ def _loop(
     if stopped and (saved_times.size == 0 or saved_times[-1] != run.t):
         saved_times = np.append(saved_times, run.t)
     observations = {key: np.stack(values) for key, values in run.observations.items()}
-    records = {key: np.asarray(values[:n_taken], dtype=float) for key, values in run.records.items()}
+    records = {
+        key: np.asarray(values[:n_taken], dtype=float) for key, values in run.records.items()
+    }
     info = {
         "n_steps": n_taken,
         "seconds": run.seconds,
@@ -797,9 +811,11 @@ def standard_trackers(
     if callback is not None:
         out.append(CallbackTracker(callback))
     if checkpoint is not None:
-        out.append(CheckpointTracker(
-            checkpoint, every_steps=checkpoint_steps, every_seconds=checkpoint_interval
-        ))
+        out.append(
+            CheckpointTracker(
+                checkpoint, every_steps=checkpoint_steps, every_seconds=checkpoint_interval
+            )
+        )
     if as_flag(progress, "progress"):
         out.append(ProgressTracker(desc=desc))
     return out + list(trackers)

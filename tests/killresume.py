@@ -47,14 +47,21 @@ def kill_and_resume(
     """
     script = tmp_path / "child.py"
     script.write_text(_CHILD.format(body=textwrap.dedent(body)))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     ckpt = tmp_path / "run.ckpt.npz"
 
     def child(checkpoint: str, resume: bool, out: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, str(script), checkpoint, "1" if resume else "0", str(out)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     first = child(str(ckpt), False, tmp_path / "never.npz")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from killresume import assert_identical, kill_and_resume
 
 from gan_pde.engine import (
     CallbackTracker,
     CheckpointTracker,
     FileTracker,
     InvariantTracker,
-    StopTracker,
     Stepper,
+    StopTracker,
     Tracker,
     rng_state,
     run,
@@ -20,8 +21,6 @@ from gan_pde.engine import (
     time_grid,
 )
 from gan_pde.errors import IncompatibleCheckpointError, InvalidInputError, NumericalBreakdownError
-
-from killresume import assert_identical, kill_and_resume
 
 
 class Walk(Stepper):
@@ -146,8 +145,12 @@ def test_invariants_stop_a_diverging_run_with_the_step_named():
     with pytest.raises(NumericalBreakdownError, match="mass drifted"):
         run(Decay(), 1.0, 0.25, trackers=[mass])
     # ... and a tolerance that the drift stays within passes (negative control of the above)
-    run(Decay(), 1.0, 0.25, trackers=[InvariantTracker(
-        {"mass": lambda v: v["u"].sum()}, conserved={"mass": 0.7})])
+    run(
+        Decay(),
+        1.0,
+        0.25,
+        trackers=[InvariantTracker({"mass": lambda v: v["u"].sum()}, conserved={"mass": 0.7})],
+    )
 
 
 def test_rng_states_round_trip():
@@ -182,19 +185,30 @@ def test_resume_in_process_is_bit_identical_and_refuses_another_run(tmp_path):
     with np.load(path) as data:
         assert int(data["__step"]) == 50  # an interrupt between steps keeps the last checkpoint
     ckpt = CheckpointTracker(path, every_steps=10, every_seconds=None)
-    resumed = run(Walk(), 2.0, 0.01, save_times=np.linspace(0, 2, 11), trackers=[ckpt],
-                  resume=True)
+    resumed = run(Walk(), 2.0, 0.01, save_times=np.linspace(0, 2, 11), trackers=[ckpt], resume=True)
     assert resumed.info["resumed_from_step"] == 50
     for key in full.observations:
         assert full.observations[key].tobytes() == resumed.observations[key].tobytes()
     assert full.records["norm"].tobytes() == resumed.records["norm"].tobytes()
     np.testing.assert_array_equal(full.times, resumed.times)
     with pytest.raises(IncompatibleCheckpointError, match="'seed' is 0 in the checkpoint and 1"):
-        run(Walk(seed=1), 2.0, 0.01, save_times=np.linspace(0, 2, 11),
-            trackers=[CheckpointTracker(path)], resume=True)
+        run(
+            Walk(seed=1),
+            2.0,
+            0.01,
+            save_times=np.linspace(0, 2, 11),
+            trackers=[CheckpointTracker(path)],
+            resume=True,
+        )
     with pytest.raises(IncompatibleCheckpointError, match="__grid"):
-        run(Walk(), 2.0, 0.02, save_times=np.linspace(0, 2, 11),
-            trackers=[CheckpointTracker(path)], resume=True)
+        run(
+            Walk(),
+            2.0,
+            0.02,
+            save_times=np.linspace(0, 2, 11),
+            trackers=[CheckpointTracker(path)],
+            resume=True,
+        )
 
 
 class SlowInterruptible(Walk):
@@ -209,8 +223,12 @@ class SlowInterruptible(Walk):
 def test_ctrl_c_inside_a_step_checkpoints_the_steps_done(tmp_path):
     path = tmp_path / "walk.ckpt.npz"
     with pytest.raises(KeyboardInterrupt):
-        run(SlowInterruptible(), 1.0, 0.01,
-            trackers=[CheckpointTracker(path, every_steps=100, every_seconds=None)])
+        run(
+            SlowInterruptible(),
+            1.0,
+            0.01,
+            trackers=[CheckpointTracker(path, every_steps=100, every_seconds=None)],
+        )
     with np.load(path) as data:
         assert int(data["__step"]) == 31
     resumed = run(Walk(), 1.0, 0.01, trackers=[CheckpointTracker(path)], resume=True)
@@ -242,7 +260,7 @@ def test_file_tracker_writes_each_save_and_is_cut_back_on_resume(tmp_path):
         np.testing.assert_array_equal(file["x"][:], result.observations["x"])
 
 
-WALK_BODY = '''
+WALK_BODY = """
 import time
 from gan_pde.engine import run, CheckpointTracker, CallbackTracker
 from test_engine import Walk
@@ -255,7 +273,7 @@ def result(checkpoint, resume):
               resume=resume)
     return {**out.observations, "norm": out.records["norm"], "times": out.times,
             "_resumed_from_step": out.info["resumed_from_step"]}
-'''
+"""
 
 
 def test_sigkill_at_a_random_step_then_resume_is_bit_identical(tmp_path, monkeypatch):

@@ -387,7 +387,7 @@ def _particles_epsilon() -> Any:
 
         return wrong
 
-    return patch("gan_pde.nn.gan.finite_float", wrap=wrap)
+    return patch("gan_pde.nn.gan.as_positive", wrap=wrap)
 
 
 @control("nn.particles_are_euler", "the ODE velocity grad D / (2(1 - D)) scaled by 1 + 1e-6")
@@ -1111,4 +1111,4 @@ def _wgan_critic_steps() -> Any:
 
         return wrong
 
-    return patch("gan_pde.nn.wgan.positive_int", wrap=wrap)
+    return patch("gan_pde.nn.wgan.as_positive_int", wrap=wrap)
