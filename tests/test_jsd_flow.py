@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import math
 import warnings
 
 import numpy as np
@@ -575,3 +576,18 @@ def test_every_gaussian_pair_of_the_issue_completes(s0, s1, shift):
     assert traj.v_min.min() > -4 * np.finfo(float).eps
     assert np.all(np.diff(traj.jsd) < 1e-12) and np.all(np.diff(traj.l1) < 1e-12)
     assert traj.newton_residuals.max() < 1e-10
+
+
+def test_a_ratio_above_e64_that_normalising_brings_below_it():
+    # found by the property campaign (tests/test_properties.py): rho_0/rho_d reaches e^64.15
+    # before normalisation, and the mesh's mass of rho_0 (1.75 > 1: the mesh cuts rho_d's
+    # tail) brings the normalised maximum to e^63.59, below the log-scale threshold; the
+    # constructor used a ratio vector it had not computed (UnboundLocalError)
+    target = gp.GaussianMixture(means=[[1.5]], covs=[[[0.09]]], weights=[1.0])
+    initial = gp.GaussianMixture(means=[[0.296875]], covs=[[[0.09]]], weights=[1.0])
+    flow = JSDFlow(target, initial, gp.mesh.interval(-3.9, 3.9, n=40))
+    assert flow.operator.log_scale is None and flow.log_beta < 64.0
+    # v0 = exp(ln v0) to a few ulps (the exp of a number near 63.6 rounds at 63.6 eps)
+    assert flow.v0.max() == pytest.approx(math.exp(flow.log_beta), rel=1e-13)
+    traj = flow.solve(0.01, 0.005)
+    assert np.max(np.abs(traj.mass - 1.0)) <= 1e-12

@@ -255,6 +255,8 @@ class JSDFlow:
             log_mass, sign = logsumexp(log_initial, b=op._weights_hat, return_sign=True)
             initial_mass = math.exp(log_mass) if sign > 0 else -1.0
             log_v0 = log_ratio - log_mass
+            # normalising can bring the largest ratio back below e^64 (a mass above 1)
+            v0 = np.exp(log_v0) * initial_mass if log_v0.max() < _LOG_PLAIN_MAX else None
         if not initial_mass > 0.0:
             msg = (
                 "the initial density has no positive mass on this mesh: sum_i m_i "
