@@ -64,15 +64,19 @@ def kill_and_resume(
             text=True,
         )
 
+    # the unbroken run is independent of the other two: it runs beside the one to be killed
+    unbroken = child("-", False, tmp_path / "unbroken.npz")
     first = child(str(ckpt), False, tmp_path / "never.npz")
     deadline = time.monotonic() + timeout
     while _step_of(ckpt) < kill_at:
         if first.poll() is not None:
+            unbroken.kill()
             _, err = first.communicate()
             msg = f"the run ended before step {kill_at} (rc {first.returncode}):\n{err}"
             raise AssertionError(msg)
         if time.monotonic() > deadline:
             first.kill()
+            unbroken.kill()
             raise AssertionError(f"no checkpoint of step {kill_at} within {timeout} s")
         time.sleep(0.005)
     first.send_signal(signal.SIGKILL)
@@ -80,8 +84,8 @@ def kill_and_resume(
     assert not (tmp_path / "never.npz").exists(), "the killed run finished first"
     left = _step_of(ckpt)
     outputs = {}
-    for name, args in {"resumed": (str(ckpt), True), "unbroken": ("-", False)}.items():
-        proc = child(*args, tmp_path / f"{name}.npz")
+    procs = {"resumed": child(str(ckpt), True, tmp_path / "resumed.npz"), "unbroken": unbroken}
+    for name, proc in procs.items():
         _, err = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, f"the {name} run failed:\n{err}"
         with np.load(tmp_path / f"{name}.npz", allow_pickle=False) as data:

@@ -215,7 +215,15 @@ def result(checkpoint, resume):
 
 @pytest.mark.parametrize(
     ("body", "steps"),
-    [(SGA_BODY, 40), (SDE_BODY, 40), (LONG_RUN_BODY, 40), (TRAIN_BODY, 80)],
+    [
+        # simulate_sga and long_run step as simulate_sde does (the same generator in the
+        # state; long_run passes its checkpoint to simulate_sde): their SIGKILL runs are
+        # ``slow``, the in-process resume tests below cover them in the default suite
+        pytest.param(SGA_BODY, 40, marks=pytest.mark.slow),
+        (SDE_BODY, 40),
+        pytest.param(LONG_RUN_BODY, 40, marks=pytest.mark.slow),
+        (TRAIN_BODY, 80),
+    ],
     ids=["simulate_sga", "simulate_sde", "long_run", "train_sml"],
 )
 def test_sde_run_killed_at_a_random_step_resumes_bit_identically(tmp_path, body, steps):
@@ -293,3 +301,48 @@ def test_simulate_sde_refuses_a_non_boolean_richardson(sde):
 
     with pytest.raises(InvalidInputError, match="richardson"):
         simulate_sde(sde, [0.0, 0.5, 0.5, 0.0], eta=0.1, batch_size=2, steps=1, richardson=1)
+
+
+class _InterruptAt:
+    """A tracker that raises KeyboardInterrupt after step ``n`` (as a Ctrl-C would)."""
+
+    def __new__(cls, n):
+        from gan_pde.engine import Tracker
+
+        class Interrupt(Tracker):
+            name = "interrupt"
+
+            def after_step(self, run, record):
+                if run.step == n:
+                    raise KeyboardInterrupt
+
+        return Interrupt()
+
+
+def test_sga_and_long_run_interrupted_in_process_resume_bit_identically(sde, tmp_path):
+    # the in-process counterpart of their slow SIGKILL runs: stop after step 3 of 8 with a
+    # checkpoint after every step, resume, compare every array with the unbroken run
+    from gan_pde.sde import long_run, simulate_sga
+
+    g0 = [0.0, 0.5, 0.5, 0.0]
+    kwargs = {"eta": 0.1, "batch_size": 2, "steps": 8, "n_paths": 16}
+    whole = simulate_sga(sde, g0, **kwargs)
+    path = tmp_path / "sga.npz"
+    with pytest.raises(KeyboardInterrupt):
+        simulate_sga(sde, g0, **kwargs, checkpoint=path, checkpoint_steps=1,
+                     trackers=[_InterruptAt(3)])  # fmt: skip
+    again = simulate_sga(sde, g0, **kwargs, checkpoint=path, resume=True)
+    assert again.info["resumed_from_step"] == 3
+    assert again.mean.tobytes() == whole.mean.tobytes()
+    assert again.stderr.tobytes() == whole.stderr.tobytes()
+
+    lr_kwargs = {"eta": 0.2, "batch_size": 2, "t_final": 1.6, "n_paths": 16}
+    whole = long_run(sde, g0, **lr_kwargs)
+    path = tmp_path / "long.npz"
+    with pytest.raises(KeyboardInterrupt):
+        long_run(sde, g0, **lr_kwargs, checkpoint=path, checkpoint_steps=1,
+                 trackers=[_InterruptAt(3)])  # fmt: skip
+    again = long_run(sde, g0, **lr_kwargs, checkpoint=path, resume=True)
+    assert again.info["resumed_from_step"] == 3
+    for field in ("samples", "mean", "covariance", "times"):
+        assert getattr(again, field).tobytes() == getattr(whole, field).tobytes(), field

@@ -367,7 +367,19 @@ def result(checkpoint, resume):
 }
 
 
-@pytest.mark.parametrize("name", sorted(KILLED))
+#: one SIGKILL run per optimiser kind and per batching in the default suite (SGD, Adam, a
+#: vmapped ensemble); the other trainers differ only in their step, which the in-process
+#: interrupt/resume tests above cover for all of them, so their SIGKILL runs are ``slow``
+_SIGKILL_DEFAULT = {"gan_sgd", "algorithm2_adam", "ensemble"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name if name in _SIGKILL_DEFAULT else pytest.param(name, marks=pytest.mark.slow)
+        for name in sorted(KILLED)
+    ],
+)
 def test_sigkill_at_a_random_step_then_resume_is_bit_identical(name, tmp_path):
     kill_at = int(np.random.default_rng().integers(10, 80))
     body = _PRELUDE + KILLED[name]
