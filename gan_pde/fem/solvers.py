@@ -663,13 +663,14 @@ class LinearSolver:
             raise InvalidInputError(msg)
         cls = _CLASSES[self.name]
         kwargs = {"kind": self.kind, "coordinates": coordinates, "perm": perm}
+        if similarity is not None:  # checked for every backend, used by the Cholesky ones
+            h = np.asarray(similarity, dtype=float)
+            if h.shape != (matrix.shape[0],) or not np.all(np.isfinite(h)):
+                msg = f"similarity must be a finite vector of length {matrix.shape[0]}"
+                raise InvalidInputError(msg)
         if similarity is None or self.name == "superlu":
             self.last = cls(matrix, self.options, **kwargs)
             return self.last
-        h = np.asarray(similarity, dtype=float)
-        if h.shape != (matrix.shape[0],) or not np.all(np.isfinite(h)):
-            msg = f"similarity must be a finite vector of length {matrix.shape[0]}"
-            raise InvalidInputError(msg)
         if np.ptp(h) > SIMILARITY_RANGE:
             logger.info(
                 "similarity scaling spans e^%.0f > e^%.0f: SuperLU instead of %s",
