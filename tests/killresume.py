@@ -71,16 +71,19 @@ def kill_and_resume(
     while _step_of(ckpt) < kill_at:
         if first.poll() is not None:
             unbroken.kill()
+            unbroken.communicate()
             _, err = first.communicate()
             msg = f"the run ended before step {kill_at} (rc {first.returncode}):\n{err}"
             raise AssertionError(msg)
         if time.monotonic() > deadline:
             first.kill()
             unbroken.kill()
+            first.communicate()
+            unbroken.communicate()
             raise AssertionError(f"no checkpoint of step {kill_at} within {timeout} s")
         time.sleep(0.005)
     first.send_signal(signal.SIGKILL)
-    first.wait()
+    first.communicate()  # reaps it and closes its pipes
     assert not (tmp_path / "never.npz").exists(), "the killed run finished first"
     left = _step_of(ckpt)
     outputs = {}

@@ -15,6 +15,7 @@ Every time loop runs on :func:`gan_pde.engine.run`: the solvers take ``checkpoin
 
 from __future__ import annotations
 
+from gan_pde.meanfield.highres import decay_per_period, simulate_particle_flow, solve_highres
 from gan_pde.meanfield.model import (
     DISCRIMINATOR_NAMES,
     GENERATOR_NAMES,
@@ -59,7 +60,10 @@ __all__ = [
     "ToyPath",
     "ToyWGAN",
     "cfl_time_step",
+    "decay_per_period",
     "empirical_law",
     "integrate_projected",
+    "simulate_particle_flow",
+    "solve_highres",
     "transport_rates",
 ]
