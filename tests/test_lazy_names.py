@@ -22,11 +22,16 @@ TORCH_MODULES = ("gan_pde.nn.", "gan_pde.sde.scheduler", "gan_pde.sde.coefficien
 
 
 def _modules() -> list[str]:
+    """The modules whose source declares ``__all__`` (read, not imported: a module without
+    one advertises no names, so there is nothing to resolve and no test is made for it)."""
     names = ["gan_pde"]
     for module in pkgutil.walk_packages(gan_pde.__path__, "gan_pde."):
         if not HAS_TORCH and module.name.startswith(TORCH_MODULES):
             continue
-        names.append(module.name)
+        origin = importlib.util.find_spec(module.name).origin
+        with open(origin, encoding="utf-8") as file:
+            if "__all__" in file.read():
+                names.append(module.name)
     return names
 
 
@@ -50,9 +55,7 @@ def test_every_name_in_a_module_all_resolves(module):
     if module.startswith(TORCH_MODULES) or module == "gan_pde.nn":
         pytest.importorskip("torch")
     mod = importlib.import_module(module)
-    names = getattr(mod, "__all__", None)
-    if names is None:
-        pytest.skip(f"{module} has no __all__")
+    names = mod.__all__
     assert len(set(names)) == len(names), f"{module}.__all__ repeats a name"
     missing = [name for name in names if not hasattr(mod, name)]
     assert not missing, f"{module}.__all__ lists {missing}, which do not resolve"
