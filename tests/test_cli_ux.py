@@ -504,3 +504,14 @@ def test_sigint_in_every_command(command, tmp_path):
     last = err.splitlines()[-1]
     assert "Traceback" not in err, err
     assert re.search(rf"^gan-pde {command}: {message}", last), last
+
+
+@pytest.mark.parametrize("command", ["lgan", "meanfield", "sde"])
+def test_a_negative_checkpoint_interval_is_refused_without_checkpoint_too(
+    command, tmp_path, capsys
+):
+    # was accepted (and ignored) when --checkpoint was not given; the run then went ahead
+    code = main([command, "--checkpoint-every", "-3", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "--checkpoint-every must be a non-negative" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "results.json").exists()

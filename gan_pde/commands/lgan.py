@@ -340,12 +340,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _checkpoint_file(args: argparse.Namespace) -> Path | None:
     """``--checkpoint`` checked before the work (and the note for a Ctrl-C set)."""
+    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     if args.checkpoint is None:
         if args.resume:
             msg = "--resume needs --checkpoint PATH (the file that the interrupted run wrote)"
             raise InvalidInputError(msg)
         return None
-    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     path = Path(args.checkpoint)
     if path.is_dir():
         msg = f"--checkpoint {path}: is a folder; give a file name such as {path / 'lgan.npz'}"

@@ -287,12 +287,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _checkpoint_options(args: argparse.Namespace) -> tuple[Path | None, bool]:
     """The checkpoint file and whether to resume from it; InvalidInputError for a bad pair."""
+    as_non_negative(args.checkpoint_every, "--checkpoint-every")
     if args.checkpoint is None:
         if args.resume:
             msg = "--resume needs --checkpoint PATH (the file of the run to continue)"
             raise InvalidInputError(msg)
         return None, False
-    as_non_negative(args.checkpoint_every, "--checkpoint-every")
     path = Path(args.checkpoint)
     if path.is_dir():
         msg = f"--checkpoint {path} is a folder; give a file name, e.g. {path / 'meanfield.ckpt'}"

@@ -295,12 +295,12 @@ def run(args: argparse.Namespace) -> int:
 def _checkpoints(args: argparse.Namespace) -> dict[str, Any]:
     """The engine's checkpoint options of each long run (``{}`` per run without
     ``--checkpoint``), checked before the work; sets the note for a Ctrl-C."""
+    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     if args.checkpoint is None:
         if args.resume:
             msg = "--resume needs --checkpoint DIR (the folder that the interrupted run wrote)"
             raise InvalidInputError(msg)
         return {name: {} for name in CHECKPOINTS}
-    every = as_non_negative(args.checkpoint_every, "--checkpoint-every")
     folder = output_folder(args.checkpoint, option="--checkpoint")
     if args.resume and not any((folder / name).exists() for name in CHECKPOINTS.values()):
         say(f"gan-pde sde: no checkpoint in {folder}: every run starts from t = 0")
