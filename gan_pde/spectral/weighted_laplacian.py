@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -48,7 +49,13 @@ from gan_pde.fem.forms import (
 from gan_pde.fem.function import FEMFunction
 from gan_pde.fem.linalg import NESTED_DISSECTION_MIN_SIZE, symmetric_ordering
 from gan_pde.fem.ordering import element_couplings
-from gan_pde.fem.solvers import AMG_MIN_3D_FAST, LinearSolver, as_linear_solver, linear_solver
+from gan_pde.fem.solvers import (
+    AMG_MIN_3D_FAST,
+    LinearSolver,
+    as_linear_solver,
+    linear_solver,
+    single_vector_blas,
+)
 from gan_pde.provenance import versions
 from gan_pde.resources import require_solve_memory
 
@@ -275,14 +282,19 @@ def _round_off_error(system: WeightedSystem, vector: np.ndarray, value: float) -
 
 
 def _solve_pencil(
-    method: str, system: WeightedSystem, k: int, tol: float, solver: LinearSolver
+    method: str,
+    system: WeightedSystem,
+    k: int,
+    tol: float,
+    solver: LinearSolver,
+    on_factor: Callable[[], Any] = lambda: None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | None]:
     """Run an eigen-solver: eigenvalues, eigenvectors and the provenance of its linear
     solver (None for the dense one); a numerically indefinite mass matrix or a singular
     shifted pencil (LAPACK, SuperLU or Cholesky failures) becomes a NumericalBreakdownError
     that says why."""
     try:
-        return _SOLVERS[method](system, k, tol, solver)
+        return _SOLVERS[method](system, k, tol, solver, on_factor)
     except NumericalBreakdownError as err:
         msg = (
             f"the {method} eigen-solver broke down: {err}. The shifted pencil is not "
@@ -373,17 +385,17 @@ def weighted_laplacian_spectrum(
     start = time.perf_counter()
     require_solve_memory(mesh, element, "a spectrum")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending_basis, system = _basis_and_system(density, mesh, element, method, k, pool, linear)
+        start_basis, system = _basis_and_system(density, mesh, element, method, k, pool, linear)
         chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim(), linear)
         _check_solver_for_method(chosen, linear)
         assembly_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
         values, vectors, provenance = _solve_pencil(
-            chosen, system, k, tol, _for_method(chosen, linear, system, mesh.dim())
+            chosen, system, k, tol, _for_method(chosen, linear, system, mesh.dim()), start_basis
         )
         solve_seconds = time.perf_counter() - start
-        basis = pending_basis.result()
+        basis = start_basis().result()
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(vectors))):
         msg = f"the {chosen} eigen-solver returned NaN/Inf eigenpairs"
         raise NumericalBreakdownError(msg)
@@ -446,15 +458,18 @@ def _basis_and_system(
     k: int,
     pool: ThreadPoolExecutor,
     solver: LinearSolver,
-) -> tuple[Future, WeightedSystem]:
-    """The basis (as a future) and the assembled pencil, using both cores for P1 on simplices.
+) -> tuple[Callable[[], Future], WeightedSystem]:
+    """The basis (a function that starts building it and returns its future) and the
+    assembled pencil, using both cores for P1 on simplices.
 
     There the matrices need only the mesh (:func:`~gan_pde.fem.forms.assemble_weighted`'s
     P1 kernel), so the second core computes the fill-reducing ordering (from the sparsity
     graph, known before assembly) while the first assembles, and then builds
-    scikit-fem's basis while the first factorises and solves: numpy's sorts and array
-    operations, SuperLU and ARPACK release the GIL.  The eigenpairs need only the matrices;
-    the basis is for the eigenfunctions and the resolution checks afterwards.
+    scikit-fem's basis while the first solves: the eigen-solver starts it once the
+    factorisation (multithreaded) is done, so that it takes the core that ARPACK's
+    single-vector solves leave free (numpy's array operations, SuperLU, CHOLMOD's solves
+    and ARPACK release the GIL).  The eigenpairs need only the matrices; the basis is for
+    the eigenfunctions and the resolution checks afterwards.
     """
     p1 = element_order(element) == 1 and _is_p1_simplex_mesh(mesh)
     if not p1:
@@ -462,23 +477,29 @@ def _basis_and_system(
         _check_k(k, basis.N)
         done: Future = Future()
         done.set_result(basis)
-        return done, assemble_weighted(density, basis)
+        return lambda: done, assemble_weighted(density, basis)
     n = mesh.nvertices
     _check_k(k, n)
     ordering = None
     if (
         _choose_method(method, n, mesh.dim(), solver) == "shift-invert"
         and n >= NESTED_DISSECTION_MIN_SIZE
-        and _uses_dissection(solver)
+        and _uses_dissection(solver, mesh.dim())
     ):
         ordering = pool.submit(symmetric_ordering, element_couplings(mesh.t, n), mesh.p.T)
     system = _assemble_p1_simplex(density, mesh, quadrature_rule(mesh, element))
-    # after the assembly, not alongside it: both are memory-bound (3D 1e6 dofs: the
-    # assembly took 24 s beside the basis, ~15 s alone)
-    pending_basis = pool.submit(make_basis, mesh, element)
     if ordering is not None:
         system = dataclasses.replace(system, ordering=ordering.result())
-    return pending_basis, system
+    # after the assembly and the factorisation, not alongside them: all are memory-bound
+    # (3D 1e6 dofs: the assembly took 24 s beside the basis, ~15 s alone)
+    pending: list[Future] = []
+
+    def start_basis() -> Future:
+        if not pending:
+            pending.append(pool.submit(make_basis, mesh, element))
+        return pending[0]
+
+    return start_basis, system
 
 
 def _check_k(k: int, n: int) -> None:
@@ -522,11 +543,22 @@ def _choose_method(method: str, n: int, dim: int, solver: LinearSolver | None = 
     return "shift-invert"
 
 
-def _uses_dissection(solver: LinearSolver) -> bool:
+def _uses_dissection(solver: LinearSolver, dim: int) -> bool:
     """Whether the backend factorises on the package's nested dissection (computed on
-    the second core during the assembly)."""
-    return solver.name == "superlu" or (
-        solver.name == "cholmod" and solver.options.get("ordering") == "gan_pde"
+    the second core during the assembly).
+
+    SuperLU always; CHOLMOD when asked (``ordering="gan_pde"``) and, by default, in 2D,
+    where it was measured (1e6 P1 dofs, ``benchmarks/performance.py --measure
+    spectrum2d``): analysis 0.11 s and factorisation 2.2 s against 0.42 s and 3.2 s with
+    CHOLMOD's own ordering, a factor 20 % smaller (0.62 against 0.78 GB) and solves 8 %
+    faster; in 3D CHOLMOD keeps its own (not measured against it)."""
+    if solver.name == "superlu":
+        return True
+    if solver.name != "cholmod":
+        return False
+    requested = solver.options.get("ordering")
+    return requested == "gan_pde" or (
+        requested is None and "cholmod_ordering" not in solver.options and dim <= 2
     )
 
 
@@ -564,49 +596,104 @@ def _shift(system: WeightedSystem) -> float:
     return 1e-6 * float(np.mean(ratio))
 
 
-def _solve_dense(system: WeightedSystem, k: int, tol: float, solver: LinearSolver | None = None):
+def _solve_dense(
+    system: WeightedSystem,
+    k: int,
+    tol: float,
+    solver: LinearSolver | None = None,
+    on_factor: Callable[[], Any] = lambda: None,
+):
     del tol, solver  # LAPACK's eigh is accurate to round-off
+    on_factor()
     values, vectors = scipy.linalg.eigh(
         system.stiffness.toarray(), system.mass.toarray(), subset_by_index=[0, k - 1]
     )
     return values, vectors, None
 
 
-def _solve_shift_invert(system: WeightedSystem, k: int, tol: float, solver: LinearSolver):
+def _solve_shift_invert(
+    system: WeightedSystem,
+    k: int,
+    tol: float,
+    solver: LinearSolver,
+    on_factor: Callable[[], Any] = lambda: None,
+):
     n = system.stiffness.shape[0]
     if k >= n - 1:
-        return _solve_dense(system, k, tol)
+        return _solve_dense(system, k, tol, on_factor=on_factor)
     sigma = _shift(system)
     shifted = system.stiffness + sigma * system.mass
-    # nested dissection (system.ordering) for P1 only: on P2 its separators are thick and
-    # minimum degree factorises faster (1e5 dofs: 0.57 s against 1.04 s)
-    factor = solver.factorize(shifted, perm=system.ordering if _uses_dissection(solver) else None)
+    # nested dissection (system.ordering, computed by _basis_and_system where
+    # _uses_dissection says so) for P1 only: on P2 its separators are thick and minimum
+    # degree factorises faster (1e5 dofs: 0.57 s against 1.04 s)
+    perm = system.ordering if solver.name in ("superlu", "cholmod") else None
+    factor = solver.factorize(shifted, perm=perm)
+    on_factor()
     op_inv = spla.LinearOperator(shifted.shape, matvec=factor.solve, dtype=float)
     try:
-        values, vectors = spla.eigsh(
-            system.stiffness,
-            k=k,
-            M=system.mass,
-            sigma=-sigma,
-            OPinv=op_inv,
-            which="LM",
-            tol=tol,
-            ncv=min(n, max(2 * k + 1, 12)),
-            # a seeded start vector: ARPACK's default is random, and the eigenpairs would
-            # then differ in their last bits from run to run
-            v0=np.random.default_rng(0).standard_normal(n),
-        )
+        # ARPACK solves one vector at a time: memory-bound triangular solves that a second
+        # BLAS thread slows down (single_vector_blas)
+        with single_vector_blas(factor):
+            values, vectors = spla.eigsh(
+                system.stiffness,
+                k=k,
+                M=system.mass,
+                sigma=-sigma,
+                OPinv=op_inv,
+                which="LM",
+                tol=tol,
+                ncv=min(n, max(2 * k + 1, 12)),
+                v0=_start_vector(system),
+            )
     except spla.ArpackNoConvergence as err:
         msg = f"ARPACK shift-invert did not converge for k={k}: {err}"
         raise NotConvergedError(msg) from err
     return values, vectors, factor.describe()
 
 
-def _solve_lobpcg(system: WeightedSystem, k: int, tol: float, solver: LinearSolver):
+def _start_vector(system: WeightedSystem) -> np.ndarray:
+    r"""ARPACK's start vector: smooth, rich in the low eigenvectors, and seeded.
+
+    :math:`e^{\ell/2}\,(1 + \sum_i c_i + \sum_{i\le j} c_i c_j)` (c the standardised dof
+    coordinates; :math:`e^{\ell/2}` is the pencil's null vector, the constants in the
+    scaled variables), plus 1e-3 of seeded noise so that no eigenvector is missed by
+    symmetry.  The Krylov error bound carries the tangent of the start vector's angle with
+    the wanted eigenvectors, about √n for a random vector: measured on the 1e6-dof 2D
+    mixture of ``benchmarks/performance.py``, 23 shift-invert solves instead of 28 (5.3
+    against 6.3 s; 62 500 dofs: 23 against 28).  Seeded, so the eigenpairs are the same to
+    the last bit from run to run; a random vector where there are no coordinates.
+    """
+    n = system.stiffness.shape[0]
+    noise = np.random.default_rng(0).standard_normal(n)
+    coordinates = system.dof_coordinates
+    if coordinates is None or coordinates.shape[0] != n or system.log_scale is None:
+        return noise
+    c = coordinates - coordinates.mean(axis=0)
+    c = c / np.maximum(c.std(axis=0), np.finfo(float).tiny)
+    dim = c.shape[1]
+    poly = 1.0 + c.sum(axis=1)
+    for i in range(dim):
+        for j in range(i, dim):
+            poly += c[:, i] * c[:, j]
+    smooth = np.exp(0.5 * (system.log_scale - system.log_scale.max())) * poly
+    norm = np.linalg.norm(smooth)
+    if not (np.isfinite(norm) and norm > 0):
+        return noise
+    return smooth / norm + 1e-3 * noise / np.linalg.norm(noise)
+
+
+def _solve_lobpcg(
+    system: WeightedSystem,
+    k: int,
+    tol: float,
+    solver: LinearSolver,
+    on_factor: Callable[[], Any] = lambda: None,
+):
     n = system.stiffness.shape[0]
     sigma = _shift(system)
     shifted = (system.stiffness + sigma * system.mass).tocsr()
     factor = solver.factorize(shifted)
+    on_factor()
     if solver.name == "amg":
         preconditioner = factor.hierarchy.aspreconditioner(cycle="V")
     else:
