@@ -399,3 +399,90 @@ def test_ci_has_the_fast_backends_it_installed():
     if os.environ.get("GAN_PDE_REQUIRE_FAST") != "1":
         pytest.skip("only where CI installed the fast backends (GAN_PDE_REQUIRE_FAST=1)")
     assert {"cholmod", "pardiso"} <= set(INSTALLED), INSTALLED
+
+
+@pytest.mark.parametrize("backend", DIRECT)
+def test_jsd_flow_takes_the_solver_at_construction(backend):
+    from gan_pde.flows import JSDFlow
+
+    target = gp.GaussianMixture(means=[[-1.5, 0.0], [1.5, 0.5]], stds=[1.0, 0.8])
+    start = gp.Gaussian(mean=[0.5, -0.5], cov=[[0.7, 0.2], [0.2, 0.9]])
+    mesh = gp.mesh.rectangle((-7.0, 7.0), (-7.0, 7.0), n=(32, 32))
+    flow = JSDFlow(target, start, mesh, solver=backend)
+    # a fast backend sets up with the P1 kernel (the pattern built on the second core)
+    assert flow.operator.assembly == "p1-kernel"
+    trajectory = flow.solve(0.3, 0.05)
+    reference = _flow().solve(0.3, 0.05)
+    # as in test_jsd_flow_with_every_backend: Newton tolerances over 6 contracting steps
+    np.testing.assert_allclose(1 + trajectory.v[-1], 1 + reference.v[-1], rtol=1e-9)
+    assert flow.operator.solver_provenance()["backend"] == backend
+    # the default is the reference path, bit for bit
+    default = JSDFlow(target, start, mesh, solver="superlu")
+    np.testing.assert_array_equal(default.solve(0.3, 0.05).v[-1], reference.v[-1])
+
+
+def test_p1_kernel_pieces_are_the_kernel():
+    from gan_pde.fem import (
+        p1_simplex_entries,
+        p1_simplex_triplets,
+        p1_simplex_values,
+        quadrature_rule,
+        simplex_geometry,
+    )
+
+    mesh = gp.mesh.rectangle((-3.0, 3.0), (-2.0, 2.0), n=(9, 7))
+    geometry = simplex_geometry(mesh, quadrature_rule(mesh, "P1"))
+    rng = np.random.default_rng(3)
+    relative = rng.uniform(0.5, 1.0, (geometry.weights.size, mesh.nelements))
+    half = rng.uniform(0.5, 2.0, geometry.dofs.shape)
+    rows, cols, data = p1_simplex_entries(geometry, relative, half)
+    triplets = p1_simplex_triplets(np.asarray(mesh.t))
+    np.testing.assert_array_equal(triplets[0], rows)
+    np.testing.assert_array_equal(triplets[1], cols)
+    np.testing.assert_array_equal(p1_simplex_values(geometry, relative, half), data)
+    # half=None is unit scaling, to the bit
+    ones = p1_simplex_values(geometry, relative, np.ones(geometry.dofs.shape))
+    np.testing.assert_array_equal(p1_simplex_values(geometry, relative, None), ones)
+    # negative control: another scaling changes the values
+    assert not np.array_equal(ones, data)
+
+
+@pytest.mark.skipif("cholmod" not in INSTALLED, reason="scikit-sparse not installed")
+def test_cholmod_orders_2d_problems_by_the_package_dissection_and_solves_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    # 2D with coordinates above NESTED_DISSECTION_MIN_SIZE: the package's dissection
+    matrix, coordinates = _shifted_pencil(n=230)
+    assert matrix.shape[0] >= gp.fem.linalg.NESTED_DISSECTION_MIN_SIZE
+    factor = linear_solver("cholmod").factorize(matrix, coordinates=coordinates)
+    assert factor.describe()["ordering"] == "nested dissection (gan_pde)"
+    # CHOLMOD's own when asked for, and in 3D
+    own = linear_solver("cholmod", cholmod_ordering="amd").factorize(
+        matrix, coordinates=coordinates
+    )
+    assert own.describe()["ordering"] == "CHOLMOD amd"
+    rhs = np.random.default_rng(0).standard_normal((matrix.shape[0], 2))
+    # a single vector (one BLAS thread) and a block (all threads) give the same solution
+    single = factor.solve(rhs[:, 0])
+    block = factor.solve(rhs)
+    # the same factor, summed in another order (BLAS-2 against BLAS-3 kernels): each is
+    # within c·κ·ε of the solution, κ ≤ ~1e4 for this shift (σ = 1e-2 mean diag K/M), so
+    # 1e-9 leaves c ~ 1e3; measured 1e-15
+    difference = np.linalg.norm(single - block[:, 0]) / np.linalg.norm(block[:, 0])
+    assert difference <= 1e-9, difference
+    np.testing.assert_allclose(matrix @ single, rhs[:, 0], rtol=1e-8, atol=1e-8)
+    # the limit is switched on for single vectors from the threshold, and undone after
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with solvers._single_thread_blas(rhs[:, 0], solvers.SINGLE_THREAD_SOLVE_MIN) as limited:
+        if limited is not None:  # threadpoolctl installed
+            inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+            assert set(inside) == {1}
+    after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert after == before
+    assert isinstance(solvers._single_thread_blas(rhs, 10**9), type(contextlib_null()))
+
+
+def contextlib_null():
+    import contextlib
+
+    return contextlib.nullcontext()

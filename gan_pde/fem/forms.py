@@ -54,6 +54,8 @@ __all__ = [
     "is_p1_simplex_mesh",
     "log_density_at_quadrature",
     "p1_simplex_entries",
+    "p1_simplex_triplets",
+    "p1_simplex_values",
     "simplex_geometry",
     "weighted_mass",
     "weighted_stiffness",
@@ -272,6 +274,15 @@ def p1_simplex_entries(
     rows, cols, data
         COO rows, columns and complex values :math:`\tilde K + i\tilde M`.
     """
+    rows, cols = p1_simplex_triplets(geometry.dofs)
+    return rows, cols, p1_simplex_values(geometry, relative, half)
+
+
+def p1_simplex_values(
+    geometry: SimplexGeometry, relative: np.ndarray, half: np.ndarray | None
+) -> np.ndarray:
+    """The complex values of :func:`p1_simplex_entries` alone (its rows and columns are
+    :func:`p1_simplex_triplets` of the cells); ``half=None`` means all ones (no scaling)."""
     weights = relative * (geometry.weights[:, None] * geometry.volume[None, :])  # (nqp, ne)
     total = weights.sum(axis=0)
     grads, values, dofs = geometry.grads, geometry.values, geometry.dofs
@@ -280,15 +291,25 @@ def p1_simplex_entries(
     data = np.empty((n, n, nelems), dtype=complex)
     for j in range(n):
         for i in range(j, n):
-            scale = half[i] * half[j]
-            data.real[j, i] = total * np.einsum("ea,ea->e", grads[i], grads[j]) * scale
-            data.imag[j, i] = ((values[i] * values[j]) @ weights) * scale
+            data.real[j, i] = total * np.einsum("ea,ea->e", grads[i], grads[j])
+            data.imag[j, i] = (values[i] * values[j]) @ weights
+            if half is not None:
+                scale = half[i] * half[j]
+                data.real[j, i] *= scale
+                data.imag[j, i] *= scale
             if i != j:
                 data[i, j] = data[j, i]
+    return data.ravel()
+
+
+def p1_simplex_triplets(dofs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The COO rows and columns of :func:`p1_simplex_entries` from the ``(d + 1, nelems)``
+    cell vertices alone (so that the sparsity pattern can be built before the values)."""
+    n, nelems = dofs.shape
     index = dofs.astype(np.int32 if dofs.max(initial=0) < 2**31 - 1 else np.int64)
     rows = np.broadcast_to(index[None, :, :], (n, n, nelems))
     cols = np.broadcast_to(index[:, None, :], (n, n, nelems))
-    return rows.ravel(), cols.ravel(), data.ravel()
+    return rows.ravel(), cols.ravel()
 
 
 def assemble_weighted(density: Density, basis: skfem.CellBasis) -> WeightedSystem:

@@ -90,7 +90,6 @@ __all__ = [
     "as_linear_solver",
     "available_backends",
     "linear_solver",
-    "single_vector_blas",
 ]
 
 logger = logging.getLogger(__name__)
@@ -326,6 +325,23 @@ class _SuperLUFactorization(Factorization):
 # --------------------------------------------------------------------------- CHOLMOD
 
 
+def _dissection_for_cholmod(options: dict[str, Any], coordinates: np.ndarray) -> bool:
+    """Whether CHOLMOD orders by the package's nested dissection: when asked
+    (``ordering="gan_pde"``) and, by default, for coordinates in 1D or 2D, where it was
+    measured against CHOLMOD's own (1e6 P1 dofs, ``benchmarks/performance.py --measure
+    spectrum2d``): analysis 0.11 s and factorisation 2.2 s against 0.42 s and 3.2 s, a
+    factor of 0.62 against 0.78 GB, solves 8 % faster.  In 3D CHOLMOD keeps its own (not
+    measured against it)."""
+    requested = options.get("ordering")
+    if requested is not None:
+        return requested == "gan_pde"
+    return (
+        "cholmod_ordering" not in options
+        and np.ndim(coordinates) == 2
+        and (np.shape(coordinates)[1] <= 2)
+    )
+
+
 class _CholmodFactorization(Factorization):
     backend = "cholmod"
 
@@ -333,7 +349,11 @@ class _CholmodFactorization(Factorization):
         super().__init__(matrix, options)
         from sksparse.cholmod import analyze
 
-        if perm is None and coordinates is not None and options.get("ordering") == "gan_pde":
+        if (
+            perm is None
+            and coordinates is not None
+            and _dissection_for_cholmod(options, coordinates)
+        ):
             perm = symmetric_ordering(matrix, coordinates)
         self._perm = perm
         lower = self._lower(matrix)
@@ -366,11 +386,46 @@ class _CholmodFactorization(Factorization):
 
     def solve(self, rhs):
         b = np.asarray(rhs, dtype=float)
-        if self._perm is None:
-            return self._factor(b)
-        x = np.empty_like(b)
-        x[self._perm] = self._factor(np.ascontiguousarray(b[self._perm]))
-        return x
+        with _single_thread_blas(b, self.shape[0]):
+            if self._perm is None:
+                return self._factor(b)
+            x = np.empty_like(b)
+            x[self._perm] = self._factor(np.ascontiguousarray(b[self._perm]))
+            return x
+
+
+#: From this many unknowns a CHOLMOD solve of one vector runs with one BLAS thread.
+SINGLE_THREAD_SOLVE_MIN = 20_000
+
+
+@cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (None without threadpoolctl);
+    made at the first CHOLMOD solve, after scikit-sparse has loaded the BLAS it links."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _single_thread_blas(rhs: np.ndarray, n: int) -> contextlib.AbstractContextManager:
+    """One BLAS thread for a single-vector solve of at least :data:`SINGLE_THREAD_SOLVE_MIN`
+    unknowns.
+
+    A supernodal solve of one right-hand side is a sequence of small triangular solves
+    and matrix-vector products (BLAS-2), bound by memory traffic; a second BLAS thread
+    only adds synchronisation.  Measured on the 1e6-dof 2D weighted Laplacian (CHOLMOD
+    on the package's nested dissection, OpenBLAS, 2 cores): chained solves 0.16–0.20 s on
+    one thread against 0.25–0.30 s on two, and ARPACK's shift-invert 6.2–7.2 s against
+    8.5–8.9 s.  Blocks of right-hand sides (BLAS-3) keep every thread.  Needs
+    threadpoolctl (in the ``cholmod`` and ``fast`` extras; 14 µs per switch); without
+    it the solve runs as it is.
+    """
+    controller = _blas_controller() if rhs.ndim == 1 and n >= SINGLE_THREAD_SOLVE_MIN else None
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- PARDISO
@@ -703,26 +758,6 @@ class LinearSolver:
         if self.last is not None:
             out.update(self.last.describe())
         return out
-
-
-def single_vector_blas(factor: Factorization) -> contextlib.AbstractContextManager:
-    """A context in which the BLAS under a CHOLMOD factor runs on one thread.
-
-    A supernodal solve of one right-hand side is a sequence of small triangular solves
-    and matrix-vector products (BLAS-2), bound by memory traffic; a second BLAS thread
-    only adds synchronisation.  Measured on the 1e6-dof 2D weighted Laplacian (CHOLMOD
-    on the package's nested dissection, OpenBLAS, 2 cores): chained solves 0.16–0.20 s on
-    one thread against 0.25–0.30 s on two, and ARPACK's shift-invert 6.2–7.2 s against
-    8.5–8.9 s.  Needs threadpoolctl (in the ``cholmod`` and ``fast`` extras); without
-    it, and for the other backends, the context does nothing.
-    """
-    if factor.backend != "cholmod":
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def linear_solver(

@@ -66,6 +66,7 @@ from gan_pde.provenance import versions
 
 if TYPE_CHECKING:
     from gan_pde.densities import Density
+    from gan_pde.fem.solvers import LinearSolver
 
 __all__ = ["JSDFlow", "JSDStepper", "Trajectory"]
 
@@ -203,6 +204,14 @@ class JSDFlow:
         Your β of assumption (8), :math:`\rho_0 \le \beta\rho_d`.  A warning is issued if
         it fails on the mesh; the actual :math:`\max_i \rho_0(x_i)/\rho_d(x_i)` is
         :attr:`beta` either way.
+    solver
+        The sparse solver of the Newton systems (and of a consistent mass): a name of
+        :data:`~gan_pde.fem.solvers.SOLVER_NAMES` or a
+        :class:`~gan_pde.fem.solvers.LinearSolver`; default SuperLU
+        (:data:`~gan_pde.flows.operator.DEFAULT_SOLVER`, whose results the tests and
+        checkpoints were made with, bit for bit).  ``"auto"`` takes CHOLMOD or PARDISO
+        where installed, and the P1 set-up kernel on simplices.  The backend is recorded
+        in the trajectory's provenance.
 
     Raises
     ------
@@ -233,8 +242,11 @@ class JSDFlow:
         element: str = "P1",
         lumped: bool | None = None,
         beta: float | None = None,
+        solver: str | LinearSolver | None = None,
     ) -> None:
-        self.operator = LogDiffusionOperator(target, mesh, element=element, lumped=lumped)
+        self.operator = LogDiffusionOperator(
+            target, mesh, element=element, lumped=lumped, solver=solver
+        )
         op = self.operator
         if not hasattr(initial, "log_pdf") or getattr(initial, "dim", None) != mesh.dim():
             msg = (
@@ -242,7 +254,7 @@ class JSDFlow:
                 f"{mesh.dim()}; got {initial!r}"
             )
             raise InvalidInputError(msg)
-        points = np.ascontiguousarray(op.basis.doflocs.T)
+        points = op.dof_points  # not op.basis: that is still being built on the other core
         log_initial = np.asarray(initial.log_pdf(points), dtype=float)
         check_log_density(log_initial, points, "initial")
         log_ratio = log_initial - op.log_target_at_dofs

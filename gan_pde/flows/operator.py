@@ -90,7 +90,8 @@ from gan_pde.fem.basis import element_order, make_basis, quadrature_rule
 from gan_pde.fem.forms import (
     is_p1_simplex_mesh,
     log_density_at_quadrature,
-    p1_simplex_entries,
+    p1_simplex_triplets,
+    p1_simplex_values,
     simplex_geometry,
     weighted_mass,
     weighted_stiffness,
@@ -468,7 +469,10 @@ class LogDiffusionOperator:
         if fast:
             # the basis is needed only after the set-up (functionals, P2 terms): build it on
             # the second core while this one assembles (numpy releases the GIL)
+            # and the sparsity pattern, which needs only the cells, before it (a counting
+            # sort of 1.8e7 entries at 1e6 dofs, ~1.8 s, beside the quadrature here)
             pool = ThreadPoolExecutor(max_workers=1)
+            pending_pattern = pool.submit(_p1_pattern, mesh)
             self._basis_future = pool.submit(make_basis, mesh, element)
             pool.shutdown(wait=False)
             geometry = simplex_geometry(mesh, quadrature_rule(mesh, element))
@@ -504,11 +508,9 @@ class LogDiffusionOperator:
             # (equal to round-off), one weighted sum per cell instead of one form per point
             n = mesh.nvertices
             nelems = mesh.nelements
-            rows, cols, both = p1_simplex_entries(
-                geometry, np.ascontiguousarray(relative.T), np.ones(geometry.dofs.shape)
-            )
-            k_data, m_data = both.real, both.imag
+            k_data, m_data = _p1_values(geometry, np.ascontiguousarray(relative.T))
             nbfun = geometry.dofs.shape[0]
+            rows, self.pattern, pattern_rows, diagonal_slots = pending_pattern.result()
         else:
             k_coo = weighted_stiffness.coo_data(self._basis, rho=relative)
             m_coo = weighted_mass.coo_data(self._basis, rho=relative)
@@ -516,14 +518,17 @@ class LogDiffusionOperator:
             k_data, m_data = k_coo.data, m_coo.data
             n, nelems, nbfun = self._basis.N, self._basis.nelems, self._basis.Nbfun
         self._rows = rows
+        #: (nbfun, nelems) dofs of the cells: raw entry (j, i, e) lies in row dofs[i, e]
+        self._element_dofs = geometry.dofs if fast else self._basis.element_dofs
         # scikit-fem orders raw COO entries with the element index fastest
         self._cell = np.tile(np.arange(nelems), nbfun**2)
-        self.pattern = _pattern_from_triplets(rows, cols, (n, n))
+        if not fast:
+            self.pattern = _pattern_from_triplets(rows, cols, (n, n))
         row_scale = self._row_scale(shift)
         self._stiffness_hat = _zero_row_sums(self.pattern.matrix(k_data * row_scale))
         self._mass_hat = self.pattern.matrix(m_data * row_scale)
         self._weights_hat = np.asarray(self._mass_hat.sum(axis=1)).ravel()
-        factor = np.exp(shift[self._cell])
+        factor = np.exp(shift)[self._cell]
         self.stiffness = _zero_row_sums(self.pattern.matrix(k_data * factor))
         hat = self._stiffness_hat.tocoo()
         off = hat.row != hat.col
@@ -548,10 +553,9 @@ class LogDiffusionOperator:
                 f"{dof_points[i].tolist()}; use lumped=False"
             )
             raise InvalidInputError(msg)
-        rows = np.repeat(np.arange(n), np.diff(self.pattern.indptr))
-        self._pattern_rows = rows
-        slots = np.flatnonzero(rows == self.pattern.indices)
-        self._diagonal_slots = slots[np.argsort(rows[slots])]
+        if not fast:
+            pattern_rows, diagonal_slots = _pattern_rows_and_diagonal(self.pattern)
+        self._pattern_rows, self._diagonal_slots = pattern_rows, diagonal_slots
         # nested dissection for P1 (2x faster at 1e6 dofs); on P2 its separators are thick
         # and minimum degree is faster
         coordinates = dof_points if order == 1 else None
@@ -675,22 +679,27 @@ class LogDiffusionOperator:
     def _row_scale(
         self, shift: np.ndarray, log_scale: np.ndarray | None = None, *, trial: bool = False
     ) -> np.ndarray:
-        """Factors e^{c_e − ln ρ_d(x_i) − a_i} of the raw COO entries (row i, cell e)."""
-        exponent = shift[self._cell] - self.log_target_at_dofs[self._rows]
+        """Factors e^{c_e − ln ρ_d(x_i) − a_i} of the raw COO entries (row i, cell e).
+
+        Computed once per (local row, cell) and repeated over the local columns j of the
+        raw layout (j, i, e): a third of the exponentials (the same numbers)."""
+        dofs = self._element_dofs
+        exponent = shift[None, :] - self.log_target_at_dofs[dofs]
         if log_scale is not None:
-            exponent = exponent - log_scale[self._rows]
+            exponent = exponent - log_scale[dofs]
+        shape = (dofs.shape[0], *dofs.shape)
         if trial:
             # a Newton trial point far from the solution: e^s overflows, the residual is
             # not finite, and the line search halves the step
             with np.errstate(over="ignore"):
-                return np.exp(exponent)
+                return np.broadcast_to(np.exp(exponent), shape).reshape(-1)
         if exponent.max() > 700.0:
             msg = (
                 f"the target density varies by a factor e^{exponent.max():.0f} inside one cell; "
                 "refine the mesh"
             )
             raise InvalidDensityError(msg)
-        return np.exp(exponent)
+        return np.broadcast_to(np.exp(exponent), shape).reshape(-1)
 
     def _is_m_matrix(self) -> bool:
         diagonal = self._stiffness_hat.diagonal()
@@ -1115,6 +1124,27 @@ def _assembly(assembly: str | None, order: int, mesh: skfem.Mesh, solver: Linear
         )
         raise InvalidInputError(msg)
     return assembly
+
+
+def _p1_pattern(mesh: skfem.Mesh) -> tuple[np.ndarray, CSRPattern, np.ndarray, np.ndarray]:
+    """The raw COO rows and the CSR pattern of the P1 kernel's entries, from the cells,
+    with :func:`_pattern_rows_and_diagonal` of it."""
+    rows, cols = p1_simplex_triplets(np.asarray(mesh.t))
+    pattern = _pattern_from_triplets(rows, cols, (mesh.nvertices, mesh.nvertices))
+    return rows, pattern, *_pattern_rows_and_diagonal(pattern)
+
+
+def _pattern_rows_and_diagonal(pattern: CSRPattern) -> tuple[np.ndarray, np.ndarray]:
+    """The row of every stored entry of ``pattern`` and the slots of its diagonal."""
+    rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    slots = np.flatnonzero(rows == pattern.indices)
+    return rows, slots[np.argsort(rows[slots])]
+
+
+def _p1_values(geometry, relative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The raw K and M values of the P1 kernel (unit dof scaling), in the triplets' order."""
+    both = p1_simplex_values(geometry, relative, None)
+    return both.real, both.imag
 
 
 def _pattern_from_triplets(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):

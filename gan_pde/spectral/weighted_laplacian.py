@@ -54,7 +54,6 @@ from gan_pde.fem.solvers import (
     LinearSolver,
     as_linear_solver,
     linear_solver,
-    single_vector_blas,
 )
 from gan_pde.provenance import versions
 from gan_pde.resources import require_solve_memory
@@ -547,11 +546,8 @@ def _uses_dissection(solver: LinearSolver, dim: int) -> bool:
     """Whether the backend factorises on the package's nested dissection (computed on
     the second core during the assembly).
 
-    SuperLU always; CHOLMOD when asked (``ordering="gan_pde"``) and, by default, in 2D,
-    where it was measured (1e6 P1 dofs, ``benchmarks/performance.py --measure
-    spectrum2d``): analysis 0.11 s and factorisation 2.2 s against 0.42 s and 3.2 s with
-    CHOLMOD's own ordering, a factor 20 % smaller (0.62 against 0.78 GB) and solves 8 %
-    faster; in 3D CHOLMOD keeps its own (not measured against it)."""
+    SuperLU always; CHOLMOD when asked (``ordering="gan_pde"``) and, by default, in 1D
+    and 2D (:func:`gan_pde.fem.solvers._dissection_for_cholmod` has the measurements)."""
     if solver.name == "superlu":
         return True
     if solver.name != "cholmod":
@@ -631,20 +627,19 @@ def _solve_shift_invert(
     on_factor()
     op_inv = spla.LinearOperator(shifted.shape, matvec=factor.solve, dtype=float)
     try:
-        # ARPACK solves one vector at a time: memory-bound triangular solves that a second
-        # BLAS thread slows down (single_vector_blas)
-        with single_vector_blas(factor):
-            values, vectors = spla.eigsh(
-                system.stiffness,
-                k=k,
-                M=system.mass,
-                sigma=-sigma,
-                OPinv=op_inv,
-                which="LM",
-                tol=tol,
-                ncv=min(n, max(2 * k + 1, 12)),
-                v0=_start_vector(system),
-            )
+        # ARPACK solves one vector at a time (CHOLMOD then runs on one BLAS thread,
+        # gan_pde.fem.solvers.SINGLE_THREAD_SOLVE_MIN)
+        values, vectors = spla.eigsh(
+            system.stiffness,
+            k=k,
+            M=system.mass,
+            sigma=-sigma,
+            OPinv=op_inv,
+            which="LM",
+            tol=tol,
+            ncv=min(n, max(2 * k + 1, 12)),
+            v0=_start_vector(system),
+        )
     except spla.ArpackNoConvergence as err:
         msg = f"ARPACK shift-invert did not converge for k={k}: {err}"
         raise NotConvergedError(msg) from err
