@@ -23,6 +23,7 @@ figure and columns.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -738,6 +739,7 @@ def measure_spectrum3d(cells: int = 100, cholmod_cells: int = 67, k: int = 4, to
     # CHOLMOD's 3D fill grows like N^{4/3}: its shift-invert is run on a smaller mesh
     for method, solver, n in (("auto", "auto", cells), ("shift-invert", "cholmod", cholmod_cells)):
         mesh = gp.mesh.box((-6.0, 6.0), (-6.0, 6.0), (-6.0, 6.0), n=(n, n, n))
+        _reset_peak_memory()
         with threadpool_limits(limits=2):
             start = time.perf_counter()
             try:
@@ -753,7 +755,8 @@ def measure_spectrum3d(cells: int = 100, cholmod_cells: int = 67, k: int = 4, to
             "residual": relative_residual(spec.system, spec.eigenvalues,
                                           spec.scaled_eigenvectors),
             "xi_min": spec.poincare_constant,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+            "peak_rss_gb": (_vm_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            / 1e6,
             "linear_solver": spec.info["linear_solver"],
         })  # fmt: skip
         print(rows[-1]["method"], rows[-1]["seconds"], rows[-1]["residual"])
@@ -855,6 +858,25 @@ SCALING = [
 ]
 
 
+def _reset_peak_memory() -> None:
+    """Reset this process's VmHWM to its current RSS (Linux: ``5`` to clear_refs), so that
+    each row of a measurement reports its own peak, not an earlier row's."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+
+
+def _vm_kb(field: str) -> int | None:
+    """A field of /proc/self/status in kB (None where there is no /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def _scaling_child(key: str, cells: int) -> dict:
     """One size of one operation in this (fresh) process: time and net peak RSS."""
     import resource
@@ -865,7 +887,10 @@ def _scaling_child(key: str, cells: int) -> dict:
     import gan_pde as gp
     from gan_pde.flows.operator import LogDiffusionOperator
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # /proc's high-water mark, not getrusage's ru_maxrss: Linux carries ru_maxrss across
+    # exec, so every child of a parent that once held 8.6 GB reported 8.6 GB (run of
+    # 2026-12-07); VmHWM belongs to this process image alone
+    baseline = _vm_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with threadpool_limits(limits=2):
         begin = time.perf_counter()
         if key == "spectrum_2d_p1":
@@ -886,7 +911,7 @@ def _scaling_child(key: str, cells: int) -> dict:
             op.advance(v, 0.01)
             size, record = op.n_dofs, op.solver_provenance()
         seconds = time.perf_counter() - begin
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _vm_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"size": size, "time_s": seconds, "baseline_rss_kb": baseline,
             "peak_rss_kb": peak, "net_peak_bytes": (peak - baseline) * 1024,
             "backend": (record or {}).get("backend"),
