@@ -559,3 +559,27 @@ def test_shift_invert_finds_multiple_eigenvalues_from_its_smooth_start_vector():
     np.testing.assert_allclose(spec.eigenvalues, dense.eigenvalues, rtol=1e-9, atol=1e-11)
     # P1 at h = 0.29: within 5% of the exact multiplicities (a missed copy would give 2)
     np.testing.assert_allclose(spec.eigenvalues[1:], [1, 1, 2, 2, 2], rtol=5e-2)
+
+
+def test_large_residual_warning_names_lobpcg_when_lobpcg_is_the_limit():
+    # an eigenvector perturbed to a relative residual ~1e-3: the a posteriori bound warns;
+    # after LOBPCG the advice is shift-invert, after shift-invert (whose residual is at
+    # round-off) the round-off floor of the pencil — the message must fit the cause
+    from gan_pde.spectral.weighted_laplacian import _round_off_error
+
+    rho = gp.Gaussian(mean=[0.0, 0.0], cov=np.eye(2))
+    mesh = gp.mesh.rectangle((-6.0, 6.0), (-6.0, 6.0), n=(30, 30))
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3, method="dense")
+    vector = spec.scaled_eigenvectors[:, 1].copy()
+    noise = np.random.default_rng(0).standard_normal(vector.size)
+    vector += 1e-4 * noise * np.abs(vector).max()
+    value = float(spec.eigenvalues[1])
+    with pytest.warns(AccuracyWarning, match="computed by LOBPCG.*method='shift-invert'"):
+        lobpcg_error = _round_off_error(spec.system, vector, value, "lobpcg")
+    with pytest.warns(AccuracyWarning, match="round-off floor"):
+        other_error = _round_off_error(spec.system, vector, value, "shift-invert")
+    assert lobpcg_error == other_error > 1e-6 * value
+    # the unperturbed eigenvector does not warn at all (negative control)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _round_off_error(spec.system, spec.scaled_eigenvectors[:, 1], value, "lobpcg")
