@@ -486,3 +486,14 @@ def contextlib_null():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+def test_jsd_trajectory_records_its_linear_solver(tmp_path):
+    trajectory = _flow().solve(0.1, 0.05)
+    record = trajectory.info["linear_solver"]
+    assert record["backend"] == "superlu" and record["requested"] == "superlu"
+    assert record["factorizations"] >= 1
+    # and it survives the round trip through gan_pde.io
+    path = tmp_path / "run.npz"
+    gp.io.save(path, trajectory)
+    assert gp.io.load(path).info["linear_solver"]["backend"] == "superlu"

@@ -822,6 +822,8 @@ class JSDStepper(Stepper):
             "newton_iterations_total": int(iterations.sum()),
             "newton_residual_max": float(residuals.max(initial=0.0)),
             "substeps_total": int(substeps.sum()),
+            # the backend of the Newton solves, its factor and the sweep counts
+            "linear_solver": op.solver_provenance(),
             "versions": versions(),
         }
         return Trajectory(
