@@ -497,3 +497,39 @@ def test_jsd_trajectory_records_its_linear_solver(tmp_path):
     path = tmp_path / "run.npz"
     gp.io.save(path, trajectory)
     assert gp.io.load(path).info["linear_solver"]["backend"] == "superlu"
+
+
+@pytest.mark.parametrize("scheme", ["crank-nicolson", "rk4"])
+def test_lgan_integrate_takes_the_solver_interface(scheme):
+    from gan_pde.spectral.lgan_system import LGANSystem, integrate
+
+    system = LGANSystem(
+        gp.Gaussian(mean=[0.0, 0.0], cov=np.eye(2)),
+        gp.mesh.rectangle((-6.0, 6.0), (-6.0, 6.0), n=(14, 14)),
+        alpha=0.5,
+        beta=-1.0,
+        gamma=0.3,
+    )
+    y0 = system.state(
+        u=lambda x: np.exp(-0.5 * np.sum(x**2, axis=1)),
+        v=lambda x: x * np.exp(-0.25 * np.sum(x**2, axis=1))[:, None],
+    )
+    tau = 0.01 if scheme == "rk4" else 0.05
+    default = integrate(system, y0, tau=tau, steps=10, scheme=scheme)
+    # the default is SuperLU, the factorisation these schemes always used: same bits
+    superlu = integrate(system, y0, tau=tau, steps=10, scheme=scheme, solver="superlu")
+    np.testing.assert_array_equal(superlu.final, default.final)
+    assert default.info["linear_solver"]["backend"] == "superlu"
+    kind = "general" if scheme == "crank-nicolson" else "spd"
+    for backend in INSTALLED:
+        if backend == "superlu" or (kind == "general" and backend in ("cholmod", "amg")):
+            continue
+        other = integrate(system, y0, tau=tau, steps=10, scheme=scheme, solver=backend)
+        assert other.info["linear_solver"]["backend"] == backend
+        # 10 steps of a contracting (α, γ > 0) scheme: each solve within ~κ·ε of
+        # SuperLU's (κ of the mass or of M − τL/2 ≲ 1e4 on this mesh; AMG's CG to
+        # AMG_RTOL = 1e-12), errors not amplified by the stable step map
+        np.testing.assert_allclose(other.final, default.final, rtol=1e-9, atol=1e-12)
+    if kind == "general":
+        with pytest.raises(InvalidInputError, match="symmetric positive definite"):
+            integrate(system, y0, tau=tau, steps=2, scheme=scheme, solver="cholmod")

@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from gan_pde import engine
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
-from gan_pde.fem.linalg import factorize_symmetric
+from gan_pde.fem.solvers import Factorization, LinearSolver, as_linear_solver
 from gan_pde.spectral.lgan_assembly import LGANSystem, _norms, _parameter, _state
 
 __all__ = ["SCHEMES", "LGANStepper", "LGANTrajectory", "integrate"]
@@ -132,12 +131,20 @@ class LGANStepper(engine.Stepper):
 
     kind = "lgan"
 
-    def __init__(self, system: LGANSystem, y0: np.ndarray, *, tau: float, scheme: str) -> None:
+    def __init__(
+        self,
+        system: LGANSystem,
+        y0: np.ndarray,
+        *,
+        tau: float,
+        scheme: str,
+        solver: str | LinearSolver | None = None,
+    ) -> None:
         self.system = system
         self.y0 = _state(y0, system.n_u + system.n_v)
         self.tau = float(tau)
         self.scheme = scheme
-        self._advance = _stepper(system, self.tau, scheme)
+        self._advance, self.factor = _stepper(system, self.tau, scheme, solver)
 
     def fingerprint(self) -> dict[str, Any]:
         """The parameters, the assembled matrices (by digest), the scheme, τ and y0."""
@@ -200,6 +207,7 @@ def integrate(
     checkpoint_steps: int | None = None,
     resume: bool = False,
     trackers: Sequence[engine.Tracker] = (),
+    solver: str | LinearSolver | None = None,
 ) -> LGANTrajectory:
     r"""Integrate :math:`\tilde M_w\dot y = \tilde L y` with a one-step scheme.
 
@@ -257,6 +265,13 @@ def integrate(
     trackers
         More :class:`gan_pde.engine.Tracker` objects observing the run (callbacks, which
         receive ``(t, y)``, stopping rules, invariants).
+    solver
+        The sparse solver (:func:`gan_pde.fem.solvers.linear_solver` name or object) of
+        the one factorisation: :math:`\tilde M_w - \tfrac{\tau}{2}\tilde L` for
+        Crank–Nicolson (unsymmetric: ``"pardiso"`` or ``"superlu"``), the SPD mass
+        :math:`\tilde M_w` for the explicit schemes (any backend).  Default SuperLU, with
+        which the results were made bit for bit; the backend is recorded in
+        ``info["linear_solver"]``.
 
     Returns
     -------
@@ -299,7 +314,7 @@ def integrate(
         msg = f"scheme={scheme!r} is not one of {SCHEMES}"
         raise InvalidInputError(msg)
     system._check_resolved("integrate")
-    stepper = LGANStepper(system, y, tau=tau, scheme=scheme)
+    stepper = LGANStepper(system, y, tau=tau, scheme=scheme, solver=solver)
     grid = tau * np.arange(steps + 1)
     tracking = engine.standard_trackers(
         checkpoint=checkpoint,
@@ -321,6 +336,7 @@ def integrate(
         "n_v": system.n_v,
         "steps": int(steps),
         **result.info,
+        "linear_solver": stepper.factor.describe(),
     }
     return LGANTrajectory(
         times=result.times,
@@ -333,27 +349,34 @@ def integrate(
     )
 
 
-def _stepper(system: LGANSystem, tau: float, scheme: str) -> Callable[[np.ndarray], np.ndarray]:
+def _stepper(
+    system: LGANSystem, tau: float, scheme: str, solver: str | LinearSolver | None = None
+) -> tuple[Callable[[np.ndarray], np.ndarray], Factorization]:
+    """The step map of ``scheme`` and the factorisation it solves with.
+
+    SuperLU by default: ``kind="general"`` is scipy's ``splu`` with MMD_AT_PLUS_A and
+    ``kind="spd"`` the package's symmetric-mode factorisation, the factorisations these
+    schemes always used (same bits)."""
     if scheme == "crank-nicolson":
-        lu = spla.splu(
-            sp.csc_matrix(system.mass - 0.5 * tau * system.operator), permc_spec="MMD_AT_PLUS_A"
-        )
+        linear = as_linear_solver(solver, kind="general", default="superlu")
+        lu = linear.factorize(sp.csc_matrix(system.mass - 0.5 * tau * system.operator))
         explicit = (system.mass + 0.5 * tau * system.operator).tocsr()
-        return lambda y: lu.solve(explicit @ y)
-    mass_lu = factorize_symmetric(system.mass)
+        return (lambda y: lu.solve(explicit @ y)), lu
+    linear = as_linear_solver(solver, kind="spd", default="superlu")
+    mass_lu = linear.factorize(system.mass)
 
     def rate(y: np.ndarray) -> np.ndarray:
         return mass_lu.solve(system.operator @ y)
 
     if scheme == "euler":
-        return lambda y: y + tau * rate(y)
+        return (lambda y: y + tau * rate(y)), mass_lu
     if scheme == "heun":
 
         def heun(y: np.ndarray) -> np.ndarray:
             k1 = rate(y)
             return y + 0.5 * tau * (k1 + rate(y + tau * k1))
 
-        return heun
+        return heun, mass_lu
 
     def rk4(y: np.ndarray) -> np.ndarray:
         k1 = rate(y)
@@ -362,4 +385,4 @@ def _stepper(system: LGANSystem, tau: float, scheme: str) -> Callable[[np.ndarra
         k4 = rate(y + tau * k3)
         return y + tau / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
-    return rk4
+    return rk4, mass_lu

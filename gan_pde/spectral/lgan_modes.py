@@ -88,6 +88,7 @@ import scipy.sparse.linalg as spla
 from gan_pde._arrays import as_positive_int
 from gan_pde.errors import InvalidInputError, NotConvergedError, NumericalBreakdownError
 from gan_pde.fem.forms import WeightedSystem
+from gan_pde.fem.solvers import LinearSolver
 from gan_pde.spectral import lgan
 from gan_pde.spectral.weighted_laplacian import smallest_eigenvalues
 
@@ -132,7 +133,9 @@ class LGANModes:
         """Number of connected components of the mesh (the dimension of the constants)."""
         return int(scipy.sparse.csgraph.connected_components(self.u_mass, directed=False)[0])
 
-    def laplacian_eigenvalues(self, k: int | None = None) -> np.ndarray:
+    def laplacian_eigenvalues(
+        self, k: int | None = None, *, solver: str | LinearSolver | None = "auto"
+    ) -> np.ndarray:
         r"""Eigenvalues :math:`\xi_h` of the discrete weighted Laplacian :math:`(\tilde K,
         \tilde M_u)`, the same matrices as the lGAN operator.
 
@@ -145,6 +148,10 @@ class LGANModes:
         k
             All :math:`n_u` eigenvalues (dense, ``None``) or the k smallest (shift-invert
             Lanczos).
+        solver
+            The factorisation of the shift-invert (k given): as in
+            :func:`gan_pde.weighted_laplacian_spectrum` (``"auto"``: CHOLMOD or PARDISO
+            where installed, else SuperLU).
 
         Returns
         -------
@@ -175,7 +182,7 @@ class LGANModes:
             if k >= self.n_u - 1:
                 return self.laplacian_eigenvalues()[:k]
             system = WeightedSystem(self.stiffness, self.u_mass, self.u_log_scale)
-            xi = smallest_eigenvalues(system, k, dim=self.u_basis.mesh.dim())
+            xi = smallest_eigenvalues(system, k, dim=self.u_basis.mesh.dim(), solver=solver)
         xi = np.sort(xi)
         xi[: self.n_components] = 0.0  # the constants: ξ = 0 exactly, round-off removed
         return xi
