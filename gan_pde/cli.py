@@ -12,7 +12,9 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from gan_pde import __version__
@@ -71,6 +73,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gan-pde``; returns the exit status (docs/cli.md, ``gan-pde --help``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), "")
+    with _interrupts_reach_the_engine():
+        return _main(argv, command)
+
+
+class _interrupts_reach_the_engine:  # noqa: N801 (a context manager used like a function)
+    """During a command, Ctrl-C also sets :func:`gan_pde.engine.request_interrupt`, so that
+    a KeyboardInterrupt swallowed inside a finaliser still stops the run (at its next
+    step, with its checkpoint written) instead of letting it finish with status 0."""
+
+    def __enter__(self) -> None:
+        from gan_pde import engine
+
+        engine.clear_interrupt()
+        self._installed = threading.current_thread() is threading.main_thread()
+        if self._installed:
+            previous = signal.getsignal(signal.SIGINT)
+            # None: a handler not installed from Python; restore Python's default then
+            self._previous = signal.default_int_handler if previous is None else previous
+            signal.signal(signal.SIGINT, self._handler)
+
+    @staticmethod
+    def _handler(signum: int, frame: object) -> None:
+        from gan_pde import engine
+
+        engine.request_interrupt()
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        from gan_pde import engine
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+        engine.clear_interrupt()
+
+
+def _main(argv: list[str], command: str) -> int:
     try:
         parser, modules = _parser()
         args = parser.parse_args(argv)

@@ -47,6 +47,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -697,6 +698,25 @@ def run(
     return _loop(run_state, trackers, checkpointers)
 
 
+#: Set by the command line's SIGINT handler (:func:`request_interrupt`).  Python raises
+#: the KeyboardInterrupt of a Ctrl-C wherever the main thread is; inside a finaliser
+#: (``__del__``: file objects closed after a checkpoint write, h5py handles) it is only
+#: printed and the run would go on to its end and exit 0.  :func:`run` checks this flag at
+#: every step boundary and raises the interrupt there.
+_INTERRUPT_REQUESTED = threading.Event()
+
+
+def request_interrupt() -> None:
+    """Ask every running :func:`run` to stop at its next step boundary with a
+    KeyboardInterrupt (writing its checkpoint first, as for a Ctrl-C inside a step)."""
+    _INTERRUPT_REQUESTED.set()
+
+
+def clear_interrupt() -> None:
+    """Forget a :func:`request_interrupt` (the command line does so before each command)."""
+    _INTERRUPT_REQUESTED.clear()
+
+
 def _record(run: RunState, observation: Mapping[str, Any], trackers: Sequence[Tracker]) -> None:
     for key, value in observation.items():
         run.observations.setdefault(key, []).append(np.array(value, copy=True))
@@ -725,6 +745,9 @@ def _loop(
             n = run.step
             t0, t1 = float(run.grid[n]), float(run.grid[n + 1])
             in_step = True
+            if _INTERRUPT_REQUESTED.is_set():
+                # a Ctrl-C whose KeyboardInterrupt was swallowed (see request_interrupt)
+                raise KeyboardInterrupt
             new_state, record = stepper.step(run.state, t0, t1 - t0)
             in_step = False
             run.state, run.step, run.t = new_state, n + 1, t1

@@ -1015,8 +1015,8 @@ def euler_growth(size: str) -> Outcome:
 @control("lgan.euler_growth", "the Euler step taken with tau / 2")
 def _euler_half_step() -> Any:
     def wrap(original: Any) -> Any:
-        def wrong(system: Any, tau: float, scheme: str) -> Any:
-            return original(system, tau / 2 if scheme == "euler" else tau, scheme)
+        def wrong(system: Any, tau: float, scheme: str, solver: Any = None) -> Any:
+            return original(system, tau / 2 if scheme == "euler" else tau, scheme, solver)
 
         return wrong
 
@@ -1300,16 +1300,19 @@ def five_settings(size: str) -> Outcome:
 @control("lgan.five_settings", "Crank-Nicolson with theta = 0.5 + 1e-4 (a theta-scheme)")
 def _five_theta() -> Any:
     import scipy.sparse as sp
-    import scipy.sparse.linalg as spla
+
+    from gan_pde.fem.solvers import linear_solver
 
     def wrap(original: Any) -> Any:
-        def wrong(system: Any, tau: float, scheme: str) -> Any:
+        def wrong(system: Any, tau: float, scheme: str, solver: Any = None) -> Any:
             if scheme != "crank-nicolson":
-                return original(system, tau, scheme)
+                return original(system, tau, scheme, solver)
             theta = 0.5 + 1e-4
-            lu = spla.splu(sp.csc_matrix(system.mass - theta * tau * system.operator))
+            lu = linear_solver("superlu", kind="general").factorize(
+                sp.csc_matrix(system.mass - theta * tau * system.operator)
+            )
             explicit = (system.mass + (1.0 - theta) * tau * system.operator).tocsr()
-            return lambda y: lu.solve(explicit @ y)
+            return (lambda y: lu.solve(explicit @ y)), lu
 
         return wrong
 
