@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -196,3 +197,42 @@ def test_trajectory_save_load_round_trip(tmp_path, target, cells):
     for name in ("times", "jsd", "kl", "l1", "mass", "step_times", "newton_iterations"):
         np.testing.assert_array_equal(getattr(back, name), getattr(traj, name))
     np.testing.assert_array_equal(np.stack(back.v), np.stack(traj.v))
+
+
+# Found by the random search (a fresh-clone CI run of 2026-12-07, before the ci profile was
+# seeded); open bugs of the log-scaled representation, kept here so that they stay visible
+# and so that a fix turns these into XPASS (strict) and must remove the marks.
+_NARROW = gp.GaussianMixture(means=[[0.0]], covs=[[[0.09283447265625]]], weights=[1.0])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=InvalidInputError,
+    reason="open bug: with Δt = 0.5 the state z = (1+v)e^{-a} - 1 outgrows the per-dof log "
+    "scale a chosen from v0 (v rises by e^8000 at tail nodes), the load overflows and Newton "
+    "gets a non-finite scale; the fix is to re-choose a when z grows",
+)
+def test_regression_log_scaled_flow_with_a_large_step_overflows_the_load():
+    initial = gp.GaussianMixture(
+        means=[[0.0], [1.0], [19.375]], covs=[[[1.0]], [[1.0]], [[6.890625]]], weights=[1 / 3] * 3
+    )
+    half = _half_width(_NARROW, initial)
+    flow = JSDFlow(_NARROW, initial, gp.mesh.interval(-half, half, n=40))
+    assert flow.operator.log_scale is not None  # the log-scaled path (ratio e^8102)
+    flow.solve(2.5, 0.5, scheme="backward-euler")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: backward Euler on the log-scaled path gives v_min = -2.7e-14 (below "
+    "-4 eps) at a tail node where v reaches e^8000 elsewhere; either the maximum principle's "
+    "round-off allowance must scale with the node's own terms or the update loses digits",
+)
+def test_regression_log_scaled_backward_euler_dips_below_zero_by_round_off():
+    initial = gp.GaussianMixture(
+        means=[[0.0], [0.0], [13.0]], covs=[[[1.0]], [[1.0]], [[2.640625]]], weights=[1 / 3] * 3
+    )
+    half = _half_width(_NARROW, initial)
+    flow = JSDFlow(_NARROW, initial, gp.mesh.interval(-half, half, n=40))
+    traj = flow.solve(2.5, 0.5, scheme="backward-euler")
+    assert traj.v_min.min() >= -4 * EPS
