@@ -89,6 +89,7 @@ __all__ = [
     "LinearSolver",
     "as_linear_solver",
     "available_backends",
+    "dissection_for_cholmod",
     "linear_solver",
 ]
 
@@ -325,9 +326,9 @@ class _SuperLUFactorization(Factorization):
 # --------------------------------------------------------------------------- CHOLMOD
 
 
-def _dissection_for_cholmod(options: dict[str, Any], coordinates: np.ndarray) -> bool:
+def dissection_for_cholmod(options: dict[str, Any], dim: int) -> bool:
     """Whether CHOLMOD orders by the package's nested dissection: when asked
-    (``ordering="gan_pde"``) and, by default, for coordinates in 1D or 2D, where it was
+    (``ordering="gan_pde"``) and, by default, for unknowns in 1D or 2D, where it was
     measured against CHOLMOD's own (1e6 P1 dofs, ``benchmarks/performance.py --measure
     spectrum2d``): analysis 0.11 s and factorisation 2.2 s against 0.42 s and 3.2 s, a
     factor of 0.62 against 0.78 GB, solves 8 % faster.  In 3D CHOLMOD keeps its own (not
@@ -335,11 +336,7 @@ def _dissection_for_cholmod(options: dict[str, Any], coordinates: np.ndarray) ->
     requested = options.get("ordering")
     if requested is not None:
         return requested == "gan_pde"
-    return (
-        "cholmod_ordering" not in options
-        and np.ndim(coordinates) == 2
-        and (np.shape(coordinates)[1] <= 2)
-    )
+    return "cholmod_ordering" not in options and dim <= 2
 
 
 class _CholmodFactorization(Factorization):
@@ -352,7 +349,8 @@ class _CholmodFactorization(Factorization):
         if (
             perm is None
             and coordinates is not None
-            and _dissection_for_cholmod(options, coordinates)
+            and np.ndim(coordinates) == 2
+            and dissection_for_cholmod(options, np.shape(coordinates)[1])
         ):
             perm = symmetric_ordering(matrix, coordinates)
         self._perm = perm

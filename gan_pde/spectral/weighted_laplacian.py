@@ -53,6 +53,7 @@ from gan_pde.fem.solvers import (
     AMG_MIN_3D_FAST,
     LinearSolver,
     as_linear_solver,
+    dissection_for_cholmod,
     linear_solver,
 )
 from gan_pde.provenance import versions
@@ -560,16 +561,11 @@ def _uses_dissection(solver: LinearSolver, dim: int) -> bool:
     """Whether the backend factorises on the package's nested dissection (computed on
     the second core during the assembly).
 
-    SuperLU always; CHOLMOD when asked (``ordering="gan_pde"``) and, by default, in 1D
-    and 2D (:func:`gan_pde.fem.solvers._dissection_for_cholmod` has the measurements)."""
+    SuperLU always; CHOLMOD as :func:`gan_pde.fem.solvers.dissection_for_cholmod` says
+    (when asked, and by default in 1D and 2D)."""
     if solver.name == "superlu":
         return True
-    if solver.name != "cholmod":
-        return False
-    requested = solver.options.get("ordering")
-    return requested == "gan_pde" or (
-        requested is None and "cholmod_ordering" not in solver.options and dim <= 2
-    )
+    return solver.name == "cholmod" and dissection_for_cholmod(solver.options, dim)
 
 
 def _for_method(method: str, solver: LinearSolver, system: WeightedSystem, dim: int):
