@@ -869,3 +869,40 @@ def test_mesh_density_rejects_non_basis_and_dimension_mismatch() -> None:
         MeshDensity(LINE, np.ones(801))
     with pytest.raises(InvalidInputError, match="density.dim = 2 does not match"):
         MeshDensity.from_density(STD_NORMAL[2], skfem.Basis(LINE, skfem.ElementLineP1()))
+
+
+@pytest.mark.parametrize("element", [skfem.ElementTriP1, skfem.ElementTriP2])
+def test_mesh_density_mass_is_the_exact_integral_of_the_interpolant(element: type) -> None:
+    # The mass is b·u with b_i = ∫φ_i cached per basis.  Reference independent of it: the
+    # exact integral of a P1/P2 function over a triangle of area A is A·mean(vertex values)
+    # for P1 and A·mean(mid-edge values) for P2 (the vertex weights of P2 are 0), summed
+    # over the cells; both are exact, so they agree to round-off (a sum of ~1e3 positive
+    # terms: 1e-14 relative is 50 ε).
+    mesh = skfem.MeshTri.init_tensor(np.linspace(-1.0, 2.0, 13), np.linspace(0.0, 1.5, 9))
+    basis = skfem.Basis(mesh, element())
+    values = np.random.default_rng(7).uniform(0.1, 3.0, basis.N)
+    corners = mesh.p[:, mesh.t]
+    area = 0.5 * np.abs(
+        (corners[0, 1] - corners[0, 0]) * (corners[1, 2] - corners[1, 0])
+        - (corners[0, 2] - corners[0, 0]) * (corners[1, 1] - corners[1, 0])
+    )
+    if element is skfem.ElementTriP1:
+        exact = float(np.sum(area * values[mesh.t].mean(axis=0)))
+    else:
+        exact = float(np.sum(area * values[basis.element_dofs[3:]].mean(axis=0)))
+    # values / exact has mass 1 by the independent rule: accepted without normalising,
+    # and its computed mass is 1 to round-off
+    assert MeshDensity(basis, values / exact).mass == pytest.approx(1.0, rel=1e-14)
+    rho = MeshDensity(basis, values, normalize=True)
+    # negative control: the P1 rule applied to P2 values (vertex means) is not the integral
+    if element is skfem.ElementTriP2:
+        wrong = float(np.sum(area * values[mesh.t].mean(axis=0)))
+        assert abs(wrong - exact) > 1e-3 * exact
+    # the normalised density integrates to 1 by the same independent rule
+    vals = rho.values
+    again = (
+        np.sum(area * vals[mesh.t].mean(axis=0))
+        if element is skfem.ElementTriP1
+        else np.sum(area * vals[basis.element_dofs[3:]].mean(axis=0))
+    )
+    assert again == pytest.approx(1.0, rel=1e-14)
