@@ -381,10 +381,8 @@ class JSDFlow:
         the scaled system (the lumped :math:`\hat m_i`; for a consistent mass the absolute
         row sums of :math:`\hat M`, before the scale's :math:`e^{a_j - a_i}`)."""
         op = self.operator
-        if op.lumped:
-            sizes = op._weights_hat
-        else:
-            sizes = np.asarray(abs(op._mass_hat).sum(axis=1)).ravel()
+        absolute = np.asarray(abs(op._mass_hat).sum(axis=1)).ravel()
+        sizes = op._weights_hat if op.lumped else absolute
         with np.errstate(divide="ignore"):
             return np.log(sizes)
 
