@@ -591,3 +591,80 @@ def test_a_ratio_above_e64_that_normalising_brings_below_it():
     assert flow.v0.max() == pytest.approx(math.exp(flow.log_beta), rel=1e-13)
     traj = flow.solve(0.01, 0.005)
     assert np.max(np.abs(traj.mass - 1.0)) <= 1e-12
+
+
+@pytest.mark.parametrize("scheme", ["backward-euler", "tr-bdf2"])
+def test_log_scale_re_chosen_during_a_run_keeps_v_and_resumes_bit_identically(
+    tmp_path, monkeypatch, scheme
+):
+    """A run re-chooses the log scale when z leaves its safe range (JSDStepper.step).
+    Forced here: the flow is built with ln(1 + z) ≤ 4, then run with the bound 2 and no
+    margin, so every scaled dof (and those with 2 < ln(1 + v) ≤ 4) is re-scaled before the
+    first step.  (1) It is a change of representation only: every observation agrees with
+    the plain run to the tolerances of test_log_scaled_state_matches_the_plain_one (the
+    re-scaling itself perturbs 1 + v by ε(|ln(1+z)| + |ln(1+z')| + 2) ≈ 10ε relative).
+    (2) The scale is state: a run stopped after its checkpoint of step 3 and resumed equals
+    the unbroken run bit for bit, although the operator's scale at the resume differs from
+    the one the flow was built with (the fingerprint keeps the initial scale).  Negative
+    control: a stepper that drops the scale from its checkpoint resumes with the initial
+    scale and does not reproduce the run."""
+    from gan_pde.engine import Tracker
+
+    target = gp.Gaussian(mean=[0.5], cov=[[0.36]])
+    initial = gp.GaussianMixture(means=[[-1.0], [1.5]], stds=[1.2, 0.8], weights=[0.6, 0.4])
+    mesh = gp.mesh.interval(-6.0, 6.0, n=160)
+    reference = JSDFlow(target, initial, mesh).solve(0.3, 0.05, scheme=scheme)
+    monkeypatch.setattr(jsd_module, "_LOG_PLAIN_MAX", 4.0)
+    flow = JSDFlow(target, initial, mesh)
+    a0 = flow.operator.log_scale.copy()
+    monkeypatch.setattr(jsd_module, "_LOG_PLAIN_MAX", 2.0)
+    monkeypatch.setattr(jsd_module, "_LOG_RESCALE_MARGIN", 0.0)
+    traj = flow.solve(0.3, 0.05, scheme=scheme)
+    assert not np.array_equal(flow.operator.log_scale, a0)  # it was re-chosen
+    assert traj.info["log_scaled"]
+    for name in ("jsd", "kl", "l1", "dissipation", "v_min", "v_max"):
+        a, b = getattr(traj, name), getattr(reference, name)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13, err_msg=name)
+    for a, b in zip(traj.v, reference.v, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+    class Stop(Exception):
+        pass
+
+    class StopAt(Tracker):
+        name = "stop_at"
+
+        def after_step(self, run_state, record):
+            if run_state.step == 3:
+                raise Stop
+
+    def stopped_and_resumed(path):
+        with pytest.raises(Stop):
+            flow.solve(
+                0.3,
+                0.05,
+                scheme=scheme,
+                checkpoint=path,
+                checkpoint_interval=None,
+                checkpoint_steps=1,
+                trackers=[StopAt()],
+            )
+        return flow.solve(0.3, 0.05, scheme=scheme, checkpoint=path, resume=True)
+
+    resumed = stopped_and_resumed(tmp_path / "a.npz")
+    assert resumed.info["resumed_from_step"] == 3
+    for name in ("jsd", "kl", "l1", "mass", "v_min", "newton_iterations"):
+        assert getattr(resumed, name).tobytes() == getattr(traj, name).tobytes(), name
+    assert np.stack(resumed.v).tobytes() == np.stack(traj.v).tobytes()
+    assert np.stack(resumed.log1p_v).tobytes() == np.stack(traj.log1p_v).tobytes()
+
+    original = jsd_module.JSDStepper.state_arrays
+
+    def without_scale(self, state):
+        arrays = original(self, state)
+        arrays.pop("log_scale", None)
+        return arrays
+
+    monkeypatch.setattr(jsd_module.JSDStepper, "state_arrays", without_scale)
+    broken = stopped_and_resumed(tmp_path / "b.npz")
+    assert np.stack(broken.log1p_v).tobytes() != np.stack(traj.log1p_v).tobytes()

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "choose_log_scale",
     "log1p_of_state",
     "log_scale_for",
     "log_v_from_log1p",
@@ -43,16 +44,50 @@ __all__ = [
 ]
 
 
-def log_scale_for(log_v: ArrayLike, *, plain_max: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""The scale :math:`a = \max(0, \ln(1 + v) - \text{plain\_max})` of a field given by
-    :math:`\ln v`, and :math:`\ln(1 + v)` itself (``logaddexp(0, ln v)``, exact for every v).
+def log_scale_for(
+    log_v: ArrayLike,
+    *,
+    plain_max: float,
+    log_weights: ArrayLike | None = None,
+    load_max: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The scale a of a field given by :math:`\ln v` (:func:`choose_log_scale`), and
+    :math:`\ln(1 + v)` itself (``logaddexp(0, ln v)``, exact for every v)."""
+    log1p_v = np.logaddexp(0.0, np.asarray(log_v, dtype=float))
+    scale = choose_log_scale(
+        log1p_v, plain_max=plain_max, log_weights=log_weights, load_max=load_max
+    )
+    return scale, log1p_v
+
+
+def choose_log_scale(
+    log1p_v: ArrayLike,
+    *,
+    plain_max: float,
+    log_weights: ArrayLike | None = None,
+    load_max: float | None = None,
+) -> np.ndarray:
+    r"""The scale :math:`a = \max\bigl(0,\ \ln(1+v) - \text{plain\_max},\
+    \min(\ln(1+v),\ \ln(1+v) + \ln w - \text{load\_max})\bigr)` of a field given by
+    :math:`\ln(1+v)`.
 
     Below ``plain_max`` the scale is 0 (the state is v itself); above it the state keeps
     :math:`\ln(1+z) \le` ``plain_max``, so v up to :math:`e^{\text{plain\_max}}` and the
-    squares of the Newton terms stay inside the double range.
+    squares of the Newton terms stay inside the double range.  With ``log_weights``
+    (:math:`\ln w_i`, the size of the coefficients of equation i: the scaled lumped masses
+    :math:`\hat m_i`) and ``load_max``, the terms :math:`w_i(1 + z_i)` of the scaled
+    equations stay below :math:`e^{\text{load\_max}}` as well, as far as a ≤ ln(1+v)
+    allows (a scale beyond ln(1 + v) would put z near −1, where it loses its digits; there
+    the term is :math:`w_i` itself, as in the plain representation).  Non-finite
+    ``log1p_v`` (v ≤ −1) gives a = 0.
     """
-    log1p_v = np.logaddexp(0.0, np.asarray(log_v, dtype=float))
-    return np.maximum(0.0, log1p_v - plain_max), log1p_v
+    lp = np.asarray(log1p_v, dtype=float)
+    with np.errstate(invalid="ignore"):
+        scale = np.maximum(0.0, lp - plain_max)
+        if log_weights is not None and load_max is not None:
+            by_load = np.minimum(lp, lp + np.asarray(log_weights, dtype=float) - load_max)
+            scale = np.maximum(scale, by_load)
+    return np.where(np.isfinite(scale), scale, 0.0)
 
 
 def state_from_log1p(v: ArrayLike, log1p_v: ArrayLike, log_scale: ArrayLike) -> np.ndarray:

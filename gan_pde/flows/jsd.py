@@ -51,6 +51,8 @@ from gan_pde.errors import (
     NumericalBreakdownError,
 )
 from gan_pde.fem.logscale import (
+    choose_log_scale,
+    log1p_of_state,
     log_scale_for,
     log_v_from_log1p,
     log_v_over_1p_v,
@@ -76,6 +78,19 @@ logger = logging.getLogger(__name__)
 #: (:meth:`~gan_pde.flows.operator.LogDiffusionOperator.set_log_scale`): v up to e^64 ≈ 6e27,
 #: the squares of the Newton terms up to 4e55, stay far inside the double range.
 _LOG_PLAIN_MAX = 64.0
+#: ... and where the scaled lumped mass m̂_i = m_i/ρ_d(x_i) is itself huge (a mesh that
+#: does not resolve ρ_d: m̂_i reaches e^677 when ln ρ_d drops by 350 over a cell), the scale
+#: also keeps the terms m̂_i(1 + z_i) of the scaled equation i below e^640: e^69 ≈ 1e30 of
+#: head room below the double range (e^709.8) for the sums over neighbours, τ times the
+#: flux and the growth of z within a step (see _LOG_RESCALE_MARGIN).
+_LOG_LOAD_MAX = 640.0
+#: A log-scaled state is re-scaled (:meth:`JSDStepper.step`) before a step when some
+#: ln(1 + z_i) exceeds _LOG_PLAIN_MAX, or some ln(m̂_i(1 + z_i)) exceeds _LOG_LOAD_MAX, by
+#: this much (v grew there: each step then still has e^(69 − 16) ≈ 1e23 of head room), or
+#: when ln(1 + z_i) < −_LOG_RESCALE_MARGIN_BELOW where a_i > 0 (v fell there: z near −1
+#: holds 1 + z only to ε e^{−ln(1+z)} relative, so it is re-scaled while that is ≤ 55 ε).
+_LOG_RESCALE_MARGIN = 16.0
+_LOG_RESCALE_MARGIN_BELOW = 4.0
 #: Where ln v exceeds this, the observation functionals use their large-v forms in log space
 #: (v ln v, |v − 1| and j(v) are then v times a slowly varying factor).
 _LOG_LARGE = 30.0
@@ -289,9 +304,18 @@ class JSDFlow:
             #: +inf where it exceeds the double range, see :attr:`log_beta`).
             self.v0 = v0 / initial_mass
             self._z0 = self.v0
+            self._log_scale0 = None
         else:
-            scale, log1p_v0 = log_scale_for(log_v0, plain_max=_LOG_PLAIN_MAX)
+            scale, log1p_v0 = log_scale_for(
+                log_v0,
+                plain_max=_LOG_PLAIN_MAX,
+                log_weights=self._log_equation_weights(),
+                load_max=_LOG_LOAD_MAX,
+            )
             op.set_log_scale(scale)
+            #: the log scale of the initial state (a run may re-choose it, see
+            #: :meth:`JSDStepper.step`; the operator's is restored at every run's start)
+            self._log_scale0 = op.log_scale
             with np.errstate(over="ignore"):
                 self.v0 = np.exp(log_v0)
             self._z0 = state_from_log1p(self.v0, log1p_v0, scale)
@@ -318,6 +342,50 @@ class JSDFlow:
         """The mesh."""
         return self.operator.mesh
 
+    def _rescaled(self, z: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        r"""A new log scale for the state z of scale a, when z has left the safe range
+        (see :data:`_LOG_RESCALE_MARGIN`), as ``(z', a')`` representing the same v; else
+        None.
+
+        :math:`a'` is :func:`~gan_pde.fem.logscale.choose_log_scale` of
+        :math:`\ln(1+v) = a + \ln(1+z)`; where it differs from a,
+        :math:`z' = \mathrm{expm1}(\ln(1+z) - (a' - a))` (a' − a exact by Sterbenz where
+        a'/2 ≤ a ≤ 2a'), so :math:`(1+z')e^{a'} = (1+z)e^a` up to the roundings of log1p,
+        one subtraction and expm1: a relative ε(|ln(1+z)| + |ln(1+z')| + 2) of 1 + v.
+        Elsewhere z' = z exactly.
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lz = np.log1p(np.where(z > -1.0, z, np.nan))
+        log_weights = self._log_equation_weights()
+        with np.errstate(invalid="ignore"):
+            grew = np.any(lz > _LOG_PLAIN_MAX + _LOG_RESCALE_MARGIN) or np.any(
+                lz + log_weights > _LOG_LOAD_MAX + _LOG_RESCALE_MARGIN
+            )
+            fell = np.any((a > 0.0) & (lz < -_LOG_RESCALE_MARGIN_BELOW))
+        if not (grew or fell):
+            return None
+        new = choose_log_scale(
+            a + lz, plain_max=_LOG_PLAIN_MAX, log_weights=log_weights, load_max=_LOG_LOAD_MAX
+        )
+        changed = (new != a) & np.isfinite(lz)
+        if not np.any(changed):
+            return None
+        new = np.where(changed, new, a)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z_new = np.where(changed, np.expm1(lz - (new - a)), z)
+        logger.info("log scale re-chosen at %d dofs", int(changed.sum()))
+        return z_new, new
+
+    def _log_equation_weights(self) -> np.ndarray:
+        r""":math:`\ln\sum_j|\hat M_{ij}|`, the size of the coefficients of equation i of
+        the scaled system (the lumped :math:`\hat m_i`; for a consistent mass the absolute
+        row sums of :math:`\hat M`, before the scale's :math:`e^{a_j - a_i}`)."""
+        op = self.operator
+        absolute = np.asarray(abs(op._mass_hat).sum(axis=1)).ravel()
+        sizes = op._weights_hat if op.lumped else absolute
+        with np.errstate(divide="ignore"):
+            return np.log(sizes)
+
     @property
     def monotone(self) -> bool:
         """Whether the discrete maximum principle / L¹ contraction conditions hold."""
@@ -336,7 +404,7 @@ class JSDFlow:
             "dim": int(op.mesh.dim()),
             "beta": self.beta,
             "log_beta": self.log_beta,
-            "log_scaled": op.log_scale is not None,
+            "log_scaled": self._log_scale0 is not None,
             "target": repr(self.target),
             "initial": repr(self.initial),
             "target_mass_on_mesh": op.target_mass_on_mesh,
@@ -380,9 +448,11 @@ class JSDFlow:
         u = self.operator.target_at_dofs * np.maximum(v, 0.0)
         return MeshDensity(self.operator.basis, u, normalize=True)
 
-    def _state_to_v(self, z: np.ndarray) -> np.ndarray:
-        """v of a state z of the operator (+inf where it exceeds the double range)."""
-        return state_to_v(z, self.operator.log_scale)
+    def _state_to_v(self, z: np.ndarray, log_scale: Any = "operator") -> np.ndarray:
+        """v of a state z (+inf where it exceeds the double range), of the operator's
+        current log scale unless another is given (an array, or None)."""
+        scale = self.operator.log_scale if isinstance(log_scale, str) else log_scale
+        return state_to_v(z, _nonzero_or_none(scale))
 
     def _observe(self, z: np.ndarray) -> dict[str, float]:
         """The scalar observations of a state z (see :class:`Trajectory`)."""
@@ -485,11 +555,12 @@ class JSDFlow:
         log_w = op.log_target_at_quadrature + np.log(basis.dx)
         return log_w, log_v, v
 
-    def _density_of_state(self, z: np.ndarray) -> MeshDensity:
+    def _density_of_state(self, z: np.ndarray, log_scale: Any = "operator") -> MeshDensity:
         op = self.operator
-        if op.log_scale is None:
+        scale = op.log_scale if isinstance(log_scale, str) else _nonzero_or_none(log_scale)
+        if scale is None:
             return self.density(z)
-        lp = op.log1p_state(z)
+        lp = log1p_of_state(z, scale)
         u = np.exp(op.log_target_at_dofs + log_v_from_log1p(lp))
         return MeshDensity(op.basis, u, normalize=True)
 
@@ -739,7 +810,8 @@ class JSDStepper(Stepper):
             "lumped": bool(op.lumped),
             "log_target": op.log_target_at_dofs,
             "v0": self.flow._z0,
-            "log_scale": np.zeros(0) if op.log_scale is None else op.log_scale,
+            # the scale of the initial state (a run may re-choose it: that one is state)
+            "log_scale": np.zeros(0) if self.flow._log_scale0 is None else self.flow._log_scale0,
             "scheme": self.scheme,
             "max_newton_iterations": self.max_newton_iterations,
         }
@@ -752,8 +824,15 @@ class JSDStepper(Stepper):
         # a fresh run starts without the factorisation an earlier solve left behind:
         # reusing it changes the refinement sweeps, so two solves of one flow differed
         # at 1e-14 (and a resume could not reproduce a run that followed another)
+        a0 = self.flow._log_scale0
+        op = self.flow.operator
+        if a0 is not None and not _same_scale(op.log_scale, a0):
+            op.set_log_scale(a0)  # an earlier run re-chose it
         self._solver.restore({"lu_indptr": np.empty(0, dtype=np.int64)})
-        return {"z": self.flow._z0.copy(), "s": None, "grad_v": 0.0, **self._solver.state()}
+        state = {"z": self.flow._z0.copy(), "s": None, "grad_v": 0.0}
+        if a0 is not None:
+            state["log_scale"] = a0
+        return {**state, **self._solver.state()}
 
     def step(
         self, state: dict[str, Any], t: float, dt: float
@@ -765,20 +844,35 @@ class JSDStepper(Stepper):
                 "it with grid=(stepper.grid, stepper.saved)"
             )
             raise InvalidInputError(msg)
+        op = self.flow.operator
+        z, a = state["z"], state.get("log_scale")
+        if a is not None and not _same_scale(op.log_scale, a):
+            # a step from a state of another scale (a resume, or a step repeated)
+            op.set_log_scale(a)
         if self._solver.state()["lu_indptr"] is not state["lu_indptr"]:
             # a step from a state other than the last one taken: its own factorisation
             self._solver.restore(state)
+        if a is not None:
+            rescaled = self.flow._rescaled(z, a)
+            if rescaled is not None:
+                # z left its safe range: the same v in a new scale (the factorisation of
+                # the old scaled Jacobian is dropped by set_log_scale)
+                z, a = rescaled
+                op.set_log_scale(a)
         t1 = float(self.grid[n + 1])
         z, s, record = self.flow._adaptive_step(
-            state["z"], state["s"], t, t1, n + 1, self.scheme, self.max_newton_iterations
+            z, state["s"], t, t1, n + 1, self.scheme, self.max_newton_iterations
         )
         logger.debug("step %d: t = %.6g, %d Newton iterations", n + 1, t1, record["iterations"])
         new = {"z": z, "s": s, "grad_v": state["grad_v"] + record["grad_v_integral"]}
+        if a is not None:
+            new["log_scale"] = a
         return {**new, **self._solver.state()}, record
 
     def observe(self, state: dict[str, Any], t: float) -> dict[str, Any]:
         z = state["z"]
-        return {"z": z, **self.flow._observe(z), "grad_v_integral": state["grad_v"]}
+        scale = {} if "log_scale" not in state else {"log_scale": state["log_scale"]}
+        return {"z": z, **scale, **self.flow._observe(z), "grad_v_integral": state["grad_v"]}
 
     def view(self, state: dict[str, Any]) -> np.ndarray:
         """v at the dofs (what callbacks and trackers receive)."""
@@ -789,12 +883,20 @@ class JSDStepper(Stepper):
         return {**state, "s": np.empty(0) if s is None else s}
 
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        a0 = self.flow._log_scale0
+        if a0 is not None:
+            # checkpoints written before the scale could change during a run lack it: a0
+            a = np.array(arrays["log_scale"]) if "log_scale" in arrays else a0
+            self.flow.operator.set_log_scale(a)  # before the solver's factorisation
+            state["log_scale"] = a
         self._solver.restore(arrays)
         s = np.array(arrays["s"])
         return {
             "z": np.array(arrays["z"]),
             "s": s if s.size else None,
             "grad_v": float(arrays["grad_v"]),
+            **state,
             **self._solver.state(),
         }
 
@@ -802,6 +904,12 @@ class JSDStepper(Stepper):
         """The :class:`Trajectory` of a run of this stepper."""
         flow, op = self.flow, self.flow.operator
         snapshots = list(result.observations["z"])
+        scales: list[np.ndarray | None] = [None] * len(snapshots)
+        if flow._log_scale0 is not None:
+            # each snapshot's own scale; a checkpoint written before the scale could change
+            # during a run has none for its saves, which all had the initial scale
+            own = list(result.observations.get("log_scale", []))
+            scales = [flow._log_scale0] * (len(snapshots) - len(own)) + own
         iterations = result.records["iterations"].astype(np.int64)
         residuals = result.records["residual"]
         substeps = result.records["substeps"].astype(np.int64)
@@ -829,15 +937,29 @@ class JSDStepper(Stepper):
         return Trajectory(
             times=result.times,
             **{key: result.observations[key] for key in _SCALARS},
-            v=[flow._state_to_v(x) for x in snapshots],
-            densities=[flow._density_of_state(x) for x in snapshots],
+            v=[flow._state_to_v(x, a) for x, a in zip(snapshots, scales, strict=True)],
+            densities=[
+                flow._density_of_state(x, a) for x, a in zip(snapshots, scales, strict=True)
+            ],
             step_times=result.step_times,
             newton_iterations=iterations,
             newton_residuals=residuals,
             substeps=substeps,
-            log1p_v=[op.log1p_state(x) for x in snapshots],
+            log1p_v=[log1p_of_state(x, a) for x, a in zip(snapshots, scales, strict=True)],
             info=info,
         )
+
+
+def _same_scale(current: np.ndarray | None, scale: np.ndarray) -> bool:
+    """Whether the operator's log scale ``current`` is ``scale`` (None: all zeros)."""
+    if current is None:
+        return not np.any(scale != 0.0)
+    return current is scale or np.array_equal(current, scale)
+
+
+def _nonzero_or_none(scale: np.ndarray | None) -> np.ndarray | None:
+    """A log scale, None where it is 0 everywhere (the plain representation)."""
+    return None if scale is None or not np.any(scale != 0.0) else scale
 
 
 def _exp_or_inf(x: float) -> float:
