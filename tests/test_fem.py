@@ -461,3 +461,23 @@ def test_the_log_scaling_round_trips_beyond_the_double_range():
     back = log_v_from_log1p(log1p_of_state(z, scale))
     # ln(1 + z) + a recomputes ln(1 + v) to a few ulps of its size (≤ 3000)
     np.testing.assert_allclose(back, log_v, rtol=0, atol=8 * np.finfo(float).eps * 3000.0)
+
+
+def test_newton_polish_takes_one_step_from_an_accepted_start():
+    # F(x) = x - c with a start that meets the RMS test (‖F‖ ≤ atol) but leaves one
+    # equation at atol/2 while the others are exact: without polish Newton returns the
+    # start untouched; with it, one (exact, linear) step puts every equation at 0.
+    c = np.linspace(1.0, 2.0, 100)
+    start = c.copy()
+    start[7] += 5e-13
+    kwargs = {"rtol": 0.0, "atol": 1e-12}
+    plain = newton(lambda x: x - c, lambda x: sp.eye(c.size), start, **kwargs)
+    assert plain.iterations == 0 and plain.x[7] - c[7] == pytest.approx(5e-13)  # control
+    polished = newton(lambda x: x - c, lambda x: sp.eye(c.size), start, polish=True, **kwargs)
+    assert polished.iterations == 1 and np.max(np.abs(polished.x - c)) <= 4 * np.finfo(float).eps
+    # a polishing step whose residual is worse than both the start and the target is
+    # dropped: a Jacobian off by a factor 10 overshoots by 9x the start's error
+    wrong = newton(
+        lambda x: x - c, lambda x: 0.1 * sp.eye(c.size), start, polish=True, **kwargs
+    )
+    assert wrong.iterations == 0 and np.array_equal(wrong.x, start)
