@@ -522,7 +522,6 @@ class LogDiffusionOperator:
             rows, cols = k_coo.indices
             k_data, m_data = k_coo.data, m_coo.data
             n, nelems, nbfun = self._basis.N, self._basis.nelems, self._basis.Nbfun
-        self._rows = rows
         #: (nbfun, nelems) dofs of the cells: raw entry (j, i, e) lies in row dofs[i, e]
         self._element_dofs = geometry.dofs if fast else self._basis.element_dofs
         # scikit-fem orders raw COO entries with the element index fastest
@@ -583,6 +582,8 @@ class LogDiffusionOperator:
         # the reference table of the e^s-weighted consistent mass (_weighted_mass_raw):
         # built at its first use, so that a "p1-kernel" set-up need not wait for the basis
         self._mass_table: AffineLagrangeValues | None = None
+        #: the rows of the local (i, e) entries, for _row_sums
+        self._local_rows = np.ravel(self._element_dofs)
         self._mass_table_ready = False
 
     @property
@@ -776,9 +777,9 @@ class LogDiffusionOperator:
             data[self._diagonal_slots] = n_of_s
             return n_of_s, data
         shift, mass = self._weighted_mass_raw(s)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             raw = mass * self._row_scale(shift, self.log_scale, trial=True)
-        n_of_s = np.bincount(self._rows, weights=raw, minlength=self.n_dofs)
+            n_of_s = self._row_sums(raw)
         return n_of_s, np.bincount(self.pattern.slot, weights=raw, minlength=self.pattern.nnz)
 
     def _nonlinear_absolute(self, s: np.ndarray) -> np.ndarray:
@@ -786,7 +787,14 @@ class LogDiffusionOperator:
         shift, mass = self._weighted_mass_raw(s)
         with np.errstate(over="ignore", invalid="ignore"):
             raw = mass * self._row_scale(shift, self.log_scale, trial=True)
-        return np.bincount(self._rows, weights=np.abs(raw), minlength=self.n_dofs)
+            return self._row_sums(np.abs(raw, out=raw))
+
+    def _row_sums(self, raw: np.ndarray) -> np.ndarray:
+        """Row sums of raw COO entries ``[j, i, e]``: first over the local columns j in each
+        cell (contiguous), then one scatter of the ``(i, e)`` sums, a sixth of the entries
+        for P2 on triangles (3x faster than one scatter of all of them)."""
+        per_cell = raw.reshape(self._element_dofs.shape[0], -1).sum(axis=0)
+        return np.bincount(self._local_rows, weights=per_cell, minlength=self.n_dofs)
 
     def _weighted_mass_raw(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r"""The raw COO entries of :math:`\int e^{\ln\rho_d + s - c_e}\phi_i\phi_j` in
