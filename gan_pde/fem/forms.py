@@ -230,7 +230,7 @@ def affine_lagrange_values(basis: skfem.CellBasis) -> AffineLagrangeValues:
     >>> basis = make_basis(gp.mesh.interval(0.0, 1.0, n=4), "P2")
     >>> table = affine_lagrange_values(basis)
     >>> table.values.shape, bool(np.allclose(table.values.sum(axis=0), 1.0))
-    ((3, 4), True)
+    ((3, 3), True)
     """
     if not is_affine_lagrange(basis):
         msg = (
