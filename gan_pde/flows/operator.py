@@ -579,11 +579,11 @@ class LogDiffusionOperator:
         self._pair_eq = self._pair_hat
         self._mass_eq = self._mass_hat
         self._mass_eq_lu = self._mass_lu
+        # the rows of the per-cell sums (i, e) of raw entries (_row_sums)
+        self._local_rows = np.ravel(self._element_dofs)
         # the reference table of the e^s-weighted consistent mass (_weighted_mass_raw):
         # built at its first use, so that a "p1-kernel" set-up need not wait for the basis
         self._mass_table: AffineLagrangeValues | None = None
-        #: the rows of the local (i, e) entries, for _row_sums
-        self._local_rows = np.ravel(self._element_dofs)
         self._mass_table_ready = False
 
     @property
