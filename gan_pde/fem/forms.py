@@ -46,10 +46,15 @@ if TYPE_CHECKING:
     from gan_pde.densities import Density
 
 __all__ = [
+    "AffineLagrangeValues",
     "SimplexGeometry",
     "WeightedSystem",
     "assemble_p1_simplex",
+    "affine_interpolate",
+    "affine_lagrange_values",
+    "affine_weighted_mass_values",
     "assemble_weighted",
+    "is_affine_lagrange",
     "is_p1_simplex",
     "is_p1_simplex_mesh",
     "log_density_at_quadrature",
@@ -147,6 +152,127 @@ def is_p1_simplex(basis: skfem.CellBasis) -> bool:
     """Whether ``basis`` is P1 on an affine simplex mesh (:func:`assemble_weighted` then
     takes the vectorised kernel :func:`p1_simplex_entries`)."""
     return type(basis.elem) in _P1_SIMPLEX and is_p1_simplex_mesh(basis.mesh)
+
+
+#: Lagrange elements whose reference functions are mapped without any per-cell change
+#: (no edge orientation, no Piola map): on an affine mesh their values at the reference
+#: quadrature points are the same in every cell.
+_AFFINE_LAGRANGE = (
+    skfem.ElementLineP1,
+    skfem.ElementLineP2,
+    skfem.ElementTriP1,
+    skfem.ElementTriP2,
+    skfem.ElementTetP1,
+    skfem.ElementTetP2,
+)
+
+
+def is_affine_lagrange(basis: skfem.CellBasis) -> bool:
+    """Whether ``basis`` is P1 or P2 on an affine simplex mesh (``MeshLine1``,
+    ``MeshTri1``, ``MeshTet1``): the bases on which :func:`affine_lagrange_values` applies."""
+    return type(basis.elem) in _AFFINE_LAGRANGE and is_p1_simplex_mesh(basis.mesh)
+
+
+@dataclass(frozen=True)
+class AffineLagrangeValues:
+    r"""The reference table of a Lagrange basis on an affine simplex mesh
+    (:func:`affine_lagrange_values`).
+
+    Attributes
+    ----------
+    values
+        ``(nbfun, nqp)`` :math:`\hat\phi_i(\hat x_q)`, the same in every cell.
+    products
+        ``(nbfun**2, nqp)``: row ``j * nbfun + i`` is :math:`\hat\phi_j\hat\phi_i`, the
+        order of scikit-fem's raw COO entries ``[j, i, e]``.
+    dofs
+        ``(nbfun, nelems)`` the basis's ``element_dofs`` (local dof i of cell e).
+    dx
+        ``(nelems, nqp)`` the basis's :math:`|\det J_e|\,W_q`.
+    """
+
+    values: np.ndarray
+    products: np.ndarray
+    dofs: np.ndarray
+    dx: np.ndarray
+
+
+def affine_lagrange_values(basis: skfem.CellBasis) -> AffineLagrangeValues:
+    r"""The reference value table of ``basis`` (P1/P2 on an affine simplex mesh).
+
+    An affine simplex maps the reference cell by :math:`x = F_e(\hat x)` and a Lagrange
+    function is :math:`\phi_i = \hat\phi_i\circ F_e^{-1}`, so at the mapped reference
+    quadrature points :math:`\phi_i(F_e(\hat x_q)) = \hat\phi_i(\hat x_q)` in every cell:
+    with :math:`w_{eq} = \rho(x_{eq})\,|\det J_e|\,W_q` the raw mass entries are
+
+    .. math::
+
+        M^e_{ij} = \sum_q \hat\phi_i(\hat x_q)\hat\phi_j(\hat x_q)\,w_{eq},
+
+    one matrix product of this table with the weights instead of a form evaluated at
+    every quadrature point (:func:`affine_weighted_mass_values`), and a function with dof
+    values u is :math:`\sum_i u_{\mathrm{dofs}[i, e]}\hat\phi_i(\hat x_q)` at them
+    (:func:`affine_interpolate`).  The table comes from the element's own reference
+    functions at the basis's quadrature points (``basis.X``), the cell factors from the
+    basis's ``dx``: the same numbers scikit-fem's forms use, summed in another order.
+
+    Raises
+    ------
+    InvalidInputError
+        If the basis is not P1/P2 on a ``MeshLine1``, ``MeshTri1`` or ``MeshTet1``
+        (:func:`is_affine_lagrange`): on quadrilaterals or curved cells the values differ
+        from cell to cell.
+
+    Examples
+    --------
+    >>> import gan_pde as gp
+    >>> from gan_pde.fem import make_basis
+    >>> basis = make_basis(gp.mesh.interval(0.0, 1.0, n=4), "P2")
+    >>> table = affine_lagrange_values(basis)
+    >>> table.values.shape, bool(np.allclose(table.values.sum(axis=0), 1.0))
+    ((3, 3), True)
+    """
+    if not is_affine_lagrange(basis):
+        msg = (
+            "affine_lagrange_values needs a P1 or P2 basis on an affine simplex mesh "
+            f"(MeshLine1, MeshTri1, MeshTet1); got {type(basis.elem).__name__} on "
+            f"{type(basis.mesh).__name__}"
+        )
+        raise InvalidInputError(msg)
+    values = np.stack([np.asarray(basis.elem.lbasis(basis.X, i)[0]) for i in range(basis.Nbfun)])
+    products = (values[:, None, :] * values[None, :, :]).reshape(-1, values.shape[1])
+    return AffineLagrangeValues(
+        values=np.ascontiguousarray(values, dtype=float),
+        products=np.ascontiguousarray(products, dtype=float),
+        dofs=np.asarray(basis.element_dofs),
+        dx=np.asarray(basis.dx, dtype=float),
+    )
+
+
+def affine_interpolate(table: AffineLagrangeValues, u: np.ndarray) -> np.ndarray:
+    """The values ``(nelems, nqp)`` at the quadrature points of the function with dof
+    values ``u``: ``basis.interpolate(u).value`` (to round-off) as one small product."""
+    return u[table.dofs].T @ table.values
+
+
+def affine_weighted_mass_values(table: AffineLagrangeValues, rho: np.ndarray) -> np.ndarray:
+    r"""The raw COO values of :math:`\int\rho\,\phi_i\phi_j` in ``coo_data``'s order.
+
+    Equal to ``weighted_mass.coo_data(basis, rho=rho).data`` up to round-off (its rows
+    and columns: entry ``[j, i, e]`` lies in row ``dofs[i, e]``, column ``dofs[j, e]``).
+
+    Parameters
+    ----------
+    table
+        From :func:`affine_lagrange_values`.
+    rho
+        The weight at the quadrature points, ``(nelems, nqp)`` as scikit-fem's forms.
+    """
+    if rho.shape != table.dx.shape:
+        msg = f"rho must have the shape (nelems, nqp) = {table.dx.shape}; got {rho.shape}"
+        raise InvalidInputError(msg)
+    # (nbfun², nqp) @ (nqp, nelems): rows (j, i), the cells fastest, as coo_data
+    return (table.products @ (rho * table.dx).T).ravel()
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,11 @@ from gan_pde.errors import (
 )
 from gan_pde.fem.basis import element_order, make_basis, quadrature_rule
 from gan_pde.fem.forms import (
+    AffineLagrangeValues,
+    affine_interpolate,
+    affine_lagrange_values,
+    affine_weighted_mass_values,
+    is_affine_lagrange,
     is_p1_simplex_mesh,
     log_density_at_quadrature,
     p1_simplex_triplets,
@@ -517,7 +522,6 @@ class LogDiffusionOperator:
             rows, cols = k_coo.indices
             k_data, m_data = k_coo.data, m_coo.data
             n, nelems, nbfun = self._basis.N, self._basis.nelems, self._basis.Nbfun
-        self._rows = rows
         #: (nbfun, nelems) dofs of the cells: raw entry (j, i, e) lies in row dofs[i, e]
         self._element_dofs = geometry.dofs if fast else self._basis.element_dofs
         # scikit-fem orders raw COO entries with the element index fastest
@@ -575,6 +579,12 @@ class LogDiffusionOperator:
         self._pair_eq = self._pair_hat
         self._mass_eq = self._mass_hat
         self._mass_eq_lu = self._mass_lu
+        # the rows of the per-cell sums (i, e) of raw entries (_row_sums)
+        self._local_rows = np.ravel(self._element_dofs)
+        # the reference table of the e^s-weighted consistent mass (_weighted_mass_raw):
+        # built at its first use, so that a "p1-kernel" set-up need not wait for the basis
+        self._mass_table: AffineLagrangeValues | None = None
+        self._mass_table_ready = False
 
     @property
     def basis(self) -> skfem.CellBasis:
@@ -766,22 +776,49 @@ class LogDiffusionOperator:
             data = np.zeros(self.pattern.nnz)
             data[self._diagonal_slots] = n_of_s
             return n_of_s, data
-        log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
-        shift = log_w.max(axis=1)
-        coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
-        with np.errstate(invalid="ignore"):
-            raw = coo.data * self._row_scale(shift, self.log_scale, trial=True)
-        n_of_s = np.bincount(self._rows, weights=raw, minlength=self.n_dofs)
+        shift, mass = self._weighted_mass_raw(s)
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = mass * self._row_scale(shift, self.log_scale, trial=True)
+            n_of_s = self._row_sums(raw)
         return n_of_s, np.bincount(self.pattern.slot, weights=raw, minlength=self.pattern.nnz)
 
     def _nonlinear_absolute(self, s: np.ndarray) -> np.ndarray:
         r"""Sums of the absolute cell contributions to :math:`\hat N(s)_i` (consistent mass)."""
-        log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
-        shift = log_w.max(axis=1)
-        coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
+        shift, mass = self._weighted_mass_raw(s)
         with np.errstate(over="ignore", invalid="ignore"):
-            raw = coo.data * self._row_scale(shift, self.log_scale, trial=True)
-        return np.bincount(self._rows, weights=np.abs(raw), minlength=self.n_dofs)
+            raw = mass * self._row_scale(shift, self.log_scale, trial=True)
+            return self._row_sums(np.abs(raw, out=raw))
+
+    def _row_sums(self, raw: np.ndarray) -> np.ndarray:
+        """Row sums of raw COO entries ``[j, i, e]``: first over the local columns j in each
+        cell (contiguous), then one scatter of the ``(i, e)`` sums, a sixth of the entries
+        for P2 on triangles (3x faster than one scatter of all of them)."""
+        per_cell = raw.reshape(self._element_dofs.shape[0], -1).sum(axis=0)
+        return np.bincount(self._local_rows, weights=per_cell, minlength=self.n_dofs)
+
+    def _weighted_mass_raw(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""The raw COO entries of :math:`\int e^{\ln\rho_d + s - c_e}\phi_i\phi_j` in
+        ``coo_data``'s order, with the cell shifts :math:`c_e = \max_q(\ln\rho_d + s)`.
+
+        P1/P2 on affine simplices: two small matrix products with the reference table
+        (:func:`~gan_pde.fem.forms.affine_lagrange_values`), the same numbers as
+        scikit-fem's form to round-off, several times faster (the interpolation of s and
+        the form evaluation at every quadrature point were 40 % of a P2 step); other
+        meshes (quadrilaterals, hexahedra): scikit-fem's ``interpolate`` and ``coo_data``.
+        """
+        if not self._mass_table_ready:
+            basis = self.basis
+            self._mass_table = affine_lagrange_values(basis) if is_affine_lagrange(basis) else None
+            self._mass_table_ready = True
+        table = self._mass_table
+        if table is None:
+            log_w = self.log_target_at_quadrature + np.asarray(self.basis.interpolate(s))
+            shift = log_w.max(axis=1)
+            coo = weighted_mass.coo_data(self.basis, rho=np.exp(log_w - shift[:, None]))
+            return shift, coo.data
+        log_w = self.log_target_at_quadrature + affine_interpolate(table, s)
+        shift = log_w.max(axis=1)
+        return shift, affine_weighted_mass_values(table, np.exp(log_w - shift[:, None]))
 
     def _solve_stage(
         self,
