@@ -11,6 +11,7 @@ matrices (≤ n·ε in the worst case, ~ε·√(nnz per row) in practice).
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 import pytest
@@ -530,3 +531,49 @@ def test_lgan_integrate_takes_the_solver_interface(scheme):
     if kind == "general":
         with pytest.raises(InvalidInputError, match="symmetric positive definite"):
             integrate(system, y0, tau=tau, steps=2, scheme=scheme, solver="cholmod")
+
+
+def test_one_blas_thread_sections_nest_across_threads():
+    # Two solves whose one-thread sections interleave (A enters, B enters, A leaves, B
+    # leaves) must leave BLAS as it was; each section holds one thread while any is open.
+    controller = pytest.importorskip("threadpoolctl").ThreadpoolController()
+    blas = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
+    if not blas:
+        pytest.skip("no BLAS library that threadpoolctl can control")
+
+    def counts():
+        return [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
+
+    with controller.limit(limits=2, user_api="blas"):  # a known start, > 1
+        start = counts()
+        sections = solvers._OneBlasThread()
+        a, b = sections(controller), sections(controller)
+        a.__enter__()
+        b.__enter__()
+        assert set(counts()) == {1}
+        a.__exit__(None, None, None)
+        assert set(counts()) == {1}  # B still solving
+        b.__exit__(None, None, None)
+        assert counts() == start
+        # negative control: the same interleaving of independent limits leaves one thread
+        first = controller.limit(limits=1, user_api="blas")
+        second = controller.limit(limits=1, user_api="blas")
+        first.restore_original_limits()
+        second.restore_original_limits()
+        assert set(counts()) == {1} and start != counts()
+        # and from real threads: many concurrent sections end where they started
+        with controller.limit(limits=2, user_api="blas"):
+            barrier = threading.Barrier(8)
+
+            def solve():
+                barrier.wait()
+                for _ in range(50):
+                    with solvers._ONE_BLAS_THREAD(controller):
+                        pass
+
+            workers = [threading.Thread(target=solve) for _ in range(8)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert counts() == start

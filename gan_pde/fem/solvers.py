@@ -67,6 +67,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import threading
 import time
 from functools import cache
 from importlib import metadata
@@ -407,6 +408,41 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+class _OneBlasThread:
+    """A process-wide one-BLAS-thread section, reference counted under a lock.
+
+    BLAS thread counts are process state.  If each solve set and restored them on its own,
+    two threads solving at once (Dask's threaded scheduler) could interleave: A sets 1
+    (remembering 2), B sets 1 (remembering 1), A restores 2, B restores 1, and BLAS stays
+    on one thread for the rest of the process.  Here the first solve to enter sets the
+    limit, the last to leave restores it, and the count is changed under a lock.  A block
+    solve running meanwhile in another thread gets one thread too (speed, not results).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limiter: Any = None
+
+    @contextlib.contextmanager
+    def __call__(self, controller: Any):
+        with self._lock:
+            if self._depth == 0:
+                self._limiter = controller.limit(limits=1, user_api="blas")
+            self._depth += 1
+        try:
+            yield controller
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
 def _single_thread_blas(rhs: np.ndarray, n: int) -> contextlib.AbstractContextManager:
     """One BLAS thread for a single-vector solve of at least :data:`SINGLE_THREAD_SOLVE_MIN`
     unknowns.
@@ -418,12 +454,12 @@ def _single_thread_blas(rhs: np.ndarray, n: int) -> contextlib.AbstractContextMa
     one thread against 0.25–0.30 s on two, and ARPACK's shift-invert 6.2–7.2 s against
     8.5–8.9 s.  Blocks of right-hand sides (BLAS-3) keep every thread.  Needs
     threadpoolctl (in the ``cholmod`` and ``fast`` extras; 14 µs per switch); without
-    it the solve runs as it is.
+    it the solve runs as it is.  Safe with concurrent solves (:class:`_OneBlasThread`).
     """
     controller = _blas_controller() if rhs.ndim == 1 and n >= SINGLE_THREAD_SOLVE_MIN else None
     if controller is None:
         return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
+    return _ONE_BLAS_THREAD(controller)
 
 
 # --------------------------------------------------------------------------- PARDISO
