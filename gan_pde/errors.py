@@ -20,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "NotConvergedError",
     "NumericalBreakdownError",
+    "ReproducibilityWarning",
     "SchedulerUnreachableError",
 ]
 
@@ -62,6 +63,11 @@ class IncompatibleCheckpointError(GanPdeError, ValueError):
 
 class AccuracyWarning(UserWarning):
     """A result was computed but its accuracy is degraded (the message estimates how much)."""
+
+
+class ReproducibilityWarning(UserWarning):
+    """A result is as accurate as asked but will not be bit-identical to the run it
+    continues (e.g. a checkpoint resumed with another linear-solver backend)."""
 
 
 class InsufficientMemoryError(GanPdeError, MemoryError):

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import gan_pde as gp
-from gan_pde.errors import InvalidInputError, MissingDependencyError, NumericalBreakdownError
+from gan_pde.checkpoint import load_checkpoint, save_checkpoint
+from gan_pde.errors import (
+    InvalidInputError,
+    MissingDependencyError,
+    NumericalBreakdownError,
+    ReproducibilityWarning,
+)
 from gan_pde.fem import solvers
 from gan_pde.fem.solvers import (
     SIMILARITY_RANGE,
@@ -26,6 +33,8 @@ from gan_pde.fem.solvers import (
     available_backends,
     linear_solver,
 )
+from gan_pde.flows import JSDFlow
+from gan_pde.flows.jsd import JSDStepper
 
 EPS = np.finfo(float).eps
 INSTALLED = available_backends()
@@ -577,3 +586,43 @@ def test_one_blas_thread_sections_nest_across_threads():
             for worker in workers:
                 worker.join()
             assert counts() == start
+
+
+def test_resuming_with_another_backend_warns(tmp_path):
+    # the JSD stepper stores its backend in the checkpoint state; a resume with another
+    # one is accepted (the steps are kept) with a ReproducibilityWarning naming both
+    flow = JSDFlow(gp.Gaussian(mean=[0.0], cov=[[1.0]]), gp.Gaussian(mean=[1.0], cov=[[0.5]]),
+                   gp.mesh.interval(-8.0, 8.0, n=80))  # fmt: skip
+    stepper = JSDStepper(flow, 0.1, 0.05)
+    state, _ = stepper.step(stepper.initial_state(), 0.0, 0.05)
+    arrays = stepper.state_arrays(state)
+    assert str(arrays["linear_solver"]) == "superlu"
+    path = tmp_path / "run.ckpt.npz"
+    save_checkpoint(path, kind="test", fingerprint={}, state=arrays)
+    stored = load_checkpoint(path, kind="test", fingerprint={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same backend: silent
+        stepper.load_state(stored)
+        stepper.load_state({k: v for k, v in stored.items() if k != "linear_solver"})  # old
+    other = {**stored, "linear_solver": np.array("cholmod")}
+    with pytest.warns(ReproducibilityWarning, match="written with the 'cholmod'.*'superlu'"):
+        stepper.load_state(other)
+
+
+def test_lgan_stepper_stores_its_backend_and_warns_on_another():
+    from gan_pde.spectral.lgan_integrate import LGANStepper
+    from gan_pde.spectral.lgan_system import LGANSystem
+
+    system = LGANSystem(
+        gp.Gaussian(mean=[0.0], cov=[[1.0]]), gp.mesh.interval(-6, 6, n=20), alpha=0.0, beta=1.0
+    )
+    y0 = system.state(v=lambda x: np.ones_like(x))
+    stepper = LGANStepper(system, y0, tau=0.25, scheme="euler")
+    arrays = stepper.state_arrays(stepper.step(stepper.initial_state(), 0.0, 0.25)[0])
+    assert str(arrays["linear_solver"]) == stepper.factor.backend == "superlu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state = stepper.load_state(arrays)
+    np.testing.assert_array_equal(state["y"], arrays["y"])
+    with pytest.warns(ReproducibilityWarning, match="lgan.integrate.*'pardiso'"):
+        stepper.load_state({**arrays, "linear_solver": np.array("pardiso")})

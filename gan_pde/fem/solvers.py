@@ -69,6 +69,8 @@ import importlib
 import logging
 import threading
 import time
+import warnings
+from collections.abc import Mapping
 from functools import cache
 from importlib import metadata
 from typing import Any
@@ -77,7 +79,12 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from gan_pde.errors import InvalidInputError, MissingDependencyError, NumericalBreakdownError
+from gan_pde.errors import (
+    InvalidInputError,
+    MissingDependencyError,
+    NumericalBreakdownError,
+    ReproducibilityWarning,
+)
 from gan_pde.fem.linalg import factorize_symmetric, symmetric_ordering
 
 __all__ = [
@@ -90,6 +97,7 @@ __all__ = [
     "LinearSolver",
     "as_linear_solver",
     "available_backends",
+    "check_resumed_backend",
     "dissection_for_cholmod",
     "linear_solver",
 ]
@@ -888,3 +896,25 @@ def as_linear_solver(
         )
         raise InvalidInputError(msg)
     return linear_solver(solver, kind=kind, size=size, dim=dim)
+
+
+def check_resumed_backend(arrays: Mapping[str, Any], backend: str, what: str) -> None:
+    """Warn when a checkpoint's state names another linear-solver backend than ``backend``.
+
+    Steppers store their backend's name as ``arrays["linear_solver"]``.  Another backend
+    solves to the same tolerance, so the continued run is as accurate, but its round-off
+    differs from the run the checkpoint came from (:class:`ReproducibilityWarning`, not an
+    error: refusing would lose the computed steps).  Checkpoints written before the name
+    was stored are taken as they are.
+    """
+    stored = arrays.get("linear_solver")
+    if stored is None:
+        return
+    stored = str(np.asarray(stored))
+    if stored != backend:
+        msg = (
+            f"{what}: the checkpoint was written with the {stored!r} linear solver and is "
+            f"resumed with {backend!r}; the continuation is as accurate, but not bit-identical "
+            f"to the run it continues (pass solver={stored!r} for that)"
+        )
+        warnings.warn(msg, ReproducibilityWarning, stacklevel=3)

@@ -59,6 +59,7 @@ from gan_pde.fem.logscale import (
     state_from_log1p,
     state_to_v,
 )
+from gan_pde.fem.solvers import check_resumed_backend
 from gan_pde.flows.operator import (
     SCHEMES,
     LogDiffusionOperator,
@@ -911,9 +912,11 @@ class JSDStepper(Stepper):
             **state,
             "s": np.empty(0) if s is None else s,
             "s_rate": np.empty(0) if rate is None else rate,
+            "linear_solver": np.array(self._solver.solver.name),
         }
 
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        check_resumed_backend(arrays, self._solver.solver.name, "JSDFlow.solve")
         state: dict[str, Any] = {}
         a0 = self.flow._log_scale0
         if a0 is not None:

@@ -34,7 +34,12 @@ import scipy.sparse as sp
 
 from gan_pde import engine
 from gan_pde.errors import InvalidInputError, NumericalBreakdownError
-from gan_pde.fem.solvers import Factorization, LinearSolver, as_linear_solver
+from gan_pde.fem.solvers import (
+    Factorization,
+    LinearSolver,
+    as_linear_solver,
+    check_resumed_backend,
+)
 from gan_pde.spectral.lgan_assembly import LGANSystem, _norms, _parameter, _state
 
 __all__ = ["SCHEMES", "LGANStepper", "LGANTrajectory", "integrate"]
@@ -193,6 +198,15 @@ class LGANStepper(engine.Stepper):
     def view(self, state: Mapping[str, Any]) -> np.ndarray:
         """Callbacks receive the scaled state y."""
         return state["y"]
+
+    def state_arrays(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """y, its norms and the name of the linear solver's backend."""
+        return {**state, "linear_solver": np.array(self.factor.backend)}
+
+    def load_state(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """Inverse of :meth:`state_arrays` (warns if the checkpoint used another backend)."""
+        check_resumed_backend(arrays, self.factor.backend, "lgan.integrate")
+        return {key: np.array(arrays[key]) for key in ("y", "norms")}
 
 
 def integrate(
