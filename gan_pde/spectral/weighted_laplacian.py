@@ -744,6 +744,8 @@ class _ChebyshevVCycle:
         theta, delta = 0.5 * (top + bottom), 0.5 * (top - bottom)
         sigma = theta / delta
         rho = 1.0 / sigma
+        if b.ndim == 2:
+            dinv = dinv[:, None]
         r = b.copy() if x is None else b - a @ x
         x = np.zeros_like(b) if x is None else x
         step = dinv * r / theta
@@ -770,12 +772,12 @@ class _ChebyshevVCycle:
 
 
 def _columns(matrix: sp.csr_matrix, block: np.ndarray) -> np.ndarray:
-    """``matrix @ block`` one column at a time (scipy's single-vector CSR product is ~5×
-    faster per column than its multi-vector one, measured on 3D P1 matrices)."""
-    out = np.empty(block.shape, order="F")
-    for j in range(block.shape[1]):
-        out[:, j] = matrix @ block[:, j]
-    return out
+    """``matrix @ block`` for a row-major (C-order) block: scipy's multi-vector CSR product
+    streams the matrix once for all columns (each entry summed in the same order as the
+    single-vector product, so bit-identical per column); measured on the 5.3e5-dof 3D
+    stiffness, 8 columns in 0.027 s against 0.048 s one column at a time (0.032 s when
+    the block is column-major)."""
+    return matrix @ np.ascontiguousarray(block)
 
 
 def _svqb(block: np.ndarray, b_block: np.ndarray, drop: float = 1e-14) -> tuple[np.ndarray, float]:
@@ -871,9 +873,9 @@ def _lobpcg(
         if since > _LOBPCG_STALL:
             break
         active = np.flatnonzero(res > tol)
-        w = np.empty((r.shape[0], active.size), order="F")
-        for i, j in enumerate(active):
-            w[:, i] = preconditioner(r[:, j])
+        # the active columns as one block: the V-cycle's products stream each level's
+        # matrices once for all of them
+        w = preconditioner(np.ascontiguousarray(r[:, active]))
         preconditioned += active.size
         z = w if p is None else np.hstack([w, p])
         z = deflate(z, np.column_stack([null, x]), np.column_stack([m_null, bx]))
