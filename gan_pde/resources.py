@@ -11,9 +11,16 @@ dim    element  solver        measured bytes / dof
 2      P2       shift-invert  3.2e3 (3.6e5)
 3      P1       LOBPCG + AMG  1.4e4 (3e4), 1.3e4 (1e5)
 3      P2       LOBPCG + AMG  9.4e3 (7e4)
+3      P1       LOBPCG + AMG  8.7e3 (1.0e5), 8.2e3 (4.4e5), 8.2e3 (1.03e6)  (gan_pde's
+                              LOBPCG, Chebyshev V-cycle; /usr/bin/time, 2026-12-07)
 =====  =======  ============  =====================
 
 :data:`BYTES_PER_DOF` rounds these up (sparse LU fill grows slowly with the size in 2D).
+An AMG-preconditioned LOBPCG stores no factor, so its memory is linear in N with a small
+fixed part: ``iterative=True`` uses :data:`ITERATIVE_BYTES` (0.3 GB + 8.5e3 bytes/dof,
+above every measurement of the last row: 8.85 GB predicted at 1.03e6 dofs for the 8.45 GB
+measured), instead of the factorisation's 1.6e4 bytes/dof, which refused the 1e6-dof 3D
+spectrum on a machine with 12 GB free.
 On a 24 GB machine this puts the largest spectrum at about 4.8e6 dofs in 1D/2D and 1.5e6
 in 3D (less what the system itself uses); a request beyond the memory available now raises
 :class:`~gan_pde.errors.InsufficientMemoryError` before any allocation.
@@ -28,6 +35,7 @@ from gan_pde.errors import InsufficientMemoryError
 
 __all__ = [
     "BYTES_PER_DOF",
+    "ITERATIVE_BYTES",
     "available_memory",
     "estimate_dofs",
     "require_memory",
@@ -37,6 +45,8 @@ __all__ = [
 
 #: Peak bytes per degree of freedom of a spectrum or JSD-flow solve, by dimension.
 BYTES_PER_DOF = {1: 5.0e3, 2: 5.0e3, 3: 1.6e4}
+#: Fixed bytes and bytes per dof of an AMG-preconditioned LOBPCG spectrum (no factor).
+ITERATIVE_BYTES = (3.0e8, 8.5e3)
 
 _MEMINFO = Path("/proc/meminfo")
 _CGROUP = Path("/sys/fs/cgroup")
@@ -82,8 +92,12 @@ def estimate_dofs(n_vertices: int, n_cells: int, dim: int, element: str) -> int:
     return int(n_vertices + extra)
 
 
-def solve_memory(n_dofs: int, dim: int) -> float:
-    """Estimated peak bytes of a spectrum or implicit JSD-flow solve with ``n_dofs``."""
+def solve_memory(n_dofs: int, dim: int, *, iterative: bool = False) -> float:
+    """Estimated peak bytes of a spectrum or implicit JSD-flow solve with ``n_dofs``
+    (``iterative``: an AMG-preconditioned eigen-solver, which keeps no factor)."""
+    if iterative:
+        fixed, per_dof = ITERATIVE_BYTES
+        return fixed + per_dof * float(n_dofs)
     return BYTES_PER_DOF[dim] * float(n_dofs)
 
 
@@ -108,13 +122,20 @@ def require_memory(nbytes: float, what: str) -> None:
         raise InsufficientMemoryError(msg)
 
 
-def require_solve_memory(mesh: object, element: str, what: str) -> None:
+def require_solve_memory(
+    mesh: object, element: str, what: str, *, iterative: bool | None = None
+) -> None:
     """:func:`require_memory` for a spectrum or JSD-flow solve on ``mesh`` (anything that
-    is not a scikit-fem mesh is left to the solver's own input checks)."""
+    is not a scikit-fem mesh is left to the solver's own input checks).  ``iterative``
+    may also be a callable of the estimated dof count (whether the solve at that size
+    keeps no factor, see :func:`solve_memory`)."""
     try:
         dim = int(mesh.dim())
         n_dofs = estimate_dofs(int(mesh.nvertices), int(mesh.nelements), dim, element)
     except (AttributeError, TypeError, ValueError, KeyError):
         return
+    if callable(iterative):
+        iterative = bool(iterative(n_dofs))
     if dim in BYTES_PER_DOF:
-        require_memory(solve_memory(n_dofs, dim), f"{what} with ~{n_dofs} {element} dofs")
+        need = solve_memory(n_dofs, dim, iterative=bool(iterative))
+        require_memory(need, f"{what} with ~{n_dofs} {element} dofs")

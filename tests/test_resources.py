@@ -48,3 +48,33 @@ def test_solves_that_cannot_fit_are_refused(monkeypatch):
         gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
     with pytest.raises(InsufficientMemoryError, match="a JSD flow"):
         gp.JSDFlow(rho, rho, mesh, element="P2", lumped=False)
+
+
+def test_lobpcg_spectra_are_estimated_without_a_factor(monkeypatch):
+    # The 1e6-dof 3D spectrum ("auto": LOBPCG + AMG) peaked at 8.45 GB (/usr/bin/time,
+    # 101³ vertices); the factorisation estimate, 16.5 GB, refused it with 12 GB free.
+    n = 101**3
+    iterative = resources.solve_memory(n, 3, iterative=True)
+    assert 8.45e9 < iterative < 1.1 * 8.45e9 < resources.solve_memory(n, 3)
+    big = gp.mesh.box((0.0, 1.0), (0.0, 1.0), (0.0, 1.0), n=(100, 100, 100))
+    monkeypatch.setattr(resources, "available_memory", lambda: 12e9)
+    rho = gp.Gaussian(mean=[0.5, 0.5, 0.5], cov=[[0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]])
+    calls = []
+
+    def fake(mesh, element, what, *, iterative=None):
+        calls.append(bool(iterative(resources.estimate_dofs(mesh.nvertices, 0, 3, element))))
+        raise InsufficientMemoryError("stop here")  # the decision is all this test needs
+
+    from gan_pde.spectral import weighted_laplacian
+
+    monkeypatch.setattr(weighted_laplacian, "require_solve_memory", fake)
+    for solver, method, expected in [("auto", "auto", True), ("amg", "lobpcg", True),
+                                     ("superlu", "shift-invert", False)]:  # fmt: skip
+        with pytest.raises(InsufficientMemoryError, match="stop here"):
+            gp.weighted_laplacian_spectrum(rho, big, k=3, method=method, solver=solver)
+        assert calls[-1] is expected
+    # and the real guard lets the 1e6-dof LOBPCG spectrum through with 12 GB free, while
+    # refusing the same mesh for a factorisation (shift-invert with SuperLU)
+    resources.require_solve_memory(big, "P1", "a spectrum", iterative=True)
+    with pytest.raises(InsufficientMemoryError, match="needs about 16.5 GB"):
+        resources.require_solve_memory(big, "P1", "a spectrum", iterative=False)

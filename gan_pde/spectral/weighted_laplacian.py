@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -397,7 +397,9 @@ def weighted_laplacian_spectrum(
     _validate_arguments(density, mesh, k, method, tol)
     linear = as_linear_solver(solver)
     start = time.perf_counter()
-    require_solve_memory(mesh, element, "a spectrum")
+    require_solve_memory(
+        mesh, element, "a spectrum", iterative=partial(_is_iterative, method, mesh.dim(), linear)
+    )
     with ThreadPoolExecutor(max_workers=1) as pool:
         start_basis, system = _basis_and_system(density, mesh, element, method, k, pool, linear)
         chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim(), linear)
@@ -557,6 +559,13 @@ def _choose_method(method: str, n: int, dim: int, solver: LinearSolver | None = 
         if n > AMG_MIN_3D_FAST and (solver is None or solver.requested == "auto"):
             return "lobpcg"
     return "shift-invert"
+
+
+def _is_iterative(method: str, dim: int, solver: LinearSolver, n: int) -> bool:
+    """Whether the spectrum of n dofs will be LOBPCG with an AMG preconditioner (no
+    factor in memory: :func:`gan_pde.resources.solve_memory`)."""
+    chosen = _choose_method(method, n, dim, solver)
+    return chosen == "lobpcg" and (solver.name == "amg" or solver.requested == "auto")
 
 
 def _uses_dissection(solver: LinearSolver, dim: int) -> bool:
