@@ -91,8 +91,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "jsd-flux-factor",
         "JSD flow",
         "flows/operator.py",
-        "return 0.5 * np.bincount(i, weights=self._pair_eq * (s[j] - s[i])",
-        "return 0.55 * np.bincount(i, weights=self._pair_eq * (s[j] - s[i])",
+        "return 0.5 * self._pair_sums(self._pair_eq * self._pair_differences(s))",
+        "return 0.55 * self._pair_sums(self._pair_eq * self._pair_differences(s))",
         "weak operator of v_t = ½Δ_μ ln(1+v) with 0.55 for ½: the flow runs 10 % fast",
     ),
     Mutation(
