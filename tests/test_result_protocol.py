@@ -436,6 +436,7 @@ NOT_RESULTS = {
     "SolverConfig": "a config section", "SpectrumConfig": "a config",
     "RunState": "the engine's loop state", "Plan": "a trainer's plan",
     "CSRPattern": "a sparsity pattern", "SimplexGeometry": "mesh geometry",
+    "AffineLagrangeValues": "a reference-element value table of a basis",
     "ResolventResult": "one solve inside a step", "StepResult": "one step inside a run",
     "EuclideanGame": "a model definition", "ParticleGame": "a model definition",
     "QuadraticGame": "a model definition",
