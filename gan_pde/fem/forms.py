@@ -30,6 +30,7 @@ eigenvectors transform back as :math:`w = S y`.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -554,6 +555,7 @@ def _check_p1_inputs(density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray,
 #: × 3 coordinates per cell) stay within the caches and below glibc's mmap threshold, so
 #: they are reused instead of being mapped and faulted in afresh for every array.
 _P1_BLOCK = 16_384
+_P1_SHARE = True
 
 
 def _p1_pairs(nbfun: int) -> list[tuple[int, int]]:
@@ -570,31 +572,48 @@ def _assemble_p1_blocked(
     nbfun, nelems = dofs.shape
     n = mesh.nvertices
     dof_points = np.ascontiguousarray(mesh.p.T)
+    coordinates = np.ascontiguousarray(mesh.p, dtype=float)
+    ell = np.asarray(density.log_pdf(dof_points), dtype=float)
+    _check_log_density(ell, dof_points, "degree of freedom")
+    pairs = _p1_pairs(nbfun)
+    values = np.empty((2, len(pairs), nelems))  # K, M of pair p of cell e
+    shift = np.empty(nelems)
+    variation = np.empty(nelems)
+    X, W = rule
+    table = np.vstack([1.0 - X.sum(axis=0), X])  # P1 values at the quadrature points
+    reference = (X, np.asarray(W, dtype=float), table, np.stack([table[i] * table[j] for i, j in pairs]))
+    # the blocks are taken in turn by both threads (the second once it has the pattern);
+    # each block's values depend on its cells alone, so the result does not depend on
+    # which thread computed which block
+    blocks = iter(range(0, nelems, _P1_BLOCK))
+    failed = threading.Event()
+
+    def compute_blocks() -> None:
+        try:
+            for start in blocks:
+                if failed.is_set():
+                    return
+                cells = slice(start, min(start + _P1_BLOCK, nelems))
+                _p1_block_values(
+                    density, coordinates, dofs[:, cells], reference, ell, pairs,
+                    values[:, :, cells], shift[cells], variation[cells],
+                )
+        except BaseException:
+            failed.set()
+            raise
+
+    def pattern_then_blocks():
+        pattern = _p1_symmetric_pattern(dofs, n, sparsetools)
+        if _P1_SHARE:
+            compute_blocks()
+        return pattern
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pattern = pool.submit(_p1_symmetric_pattern, dofs, n, sparsetools)
-        ell = np.asarray(density.log_pdf(dof_points), dtype=float)
-        _check_log_density(ell, dof_points, "degree of freedom")
-        pairs = _p1_pairs(nbfun)
-        values = np.empty((2, len(pairs), nelems))  # K, M of pair p of cell e
-        shift = np.empty(nelems)
-        variation = np.empty(nelems)
-        X, W = rule
-        table = np.vstack([1.0 - X.sum(axis=0), X])  # P1 values at the quadrature points
-        products = np.stack([table[i] * table[j] for i, j in pairs])  # (pairs, nqp)
-        for start in range(0, nelems, _P1_BLOCK):
-            cells = slice(start, min(start + _P1_BLOCK, nelems))
-            _p1_block_values(
-                density,
-                dof_points,
-                dofs[:, cells],
-                (X, np.asarray(W, dtype=float), table, products),
-                ell,
-                pairs,
-                values[:, :, cells],
-                shift[cells],
-                variation[cells],
-            )
-        indptr, indices, slots, mirror = pattern.result()
+        pending = pool.submit(pattern_then_blocks)
+        try:
+            compute_blocks()
+        finally:
+            indptr, indices, slots, mirror = pending.result()
     nnz = indices.size
     matrices = []
     for part in values:  # each slot's sum over the cells' pairs, then the lower triangle
@@ -612,7 +631,7 @@ def _assemble_p1_blocked(
 
 def _p1_block_values(
     density: Density,
-    dof_points: np.ndarray,
+    coordinates: np.ndarray,
     dofs: np.ndarray,
     reference: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     ell: np.ndarray,
@@ -628,26 +647,72 @@ def _p1_block_values(
     times the quadrature weight and :math:`a_{ie} = e^{(c_e - \ell_i)/2}`,
     :math:`\tilde K^e_{ij} = a_{ie}a_{je}(\sum_q w_{eq})\nabla\phi_i\cdot\nabla\phi_j`
     and :math:`\tilde M^e_{ij} = a_{ie}a_{je}\sum_q w_{eq}\hat\phi_i(q)\hat\phi_j(q)`.
+    ``coordinates`` are the vertices component-major, ``(d, nvertices)``.
     """
-    X, W, table, products = reference
-    geometry = _simplex_cells(dof_points, dofs, X, W, table)
-    log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
-    _check_log_density(log_qp, geometry.points, "quadrature point")
+    _, W, table, products = reference
+    grads, volume, points = _p1_block_geometry(coordinates, dofs, table)
+    log_qp = np.asarray(density.log_pdf(points), dtype=float)
+    _check_log_density(log_qp, points, "quadrature point")
     log_qp = log_qp.reshape(W.size, -1)  # (nqp, cells)
     np.max(log_qp, axis=0, out=shift)
     np.subtract(shift, log_qp.min(axis=0), out=variation)
     weights = np.exp(log_qp - shift)
-    weights *= W[:, None] * geometry.volume[None, :]
+    weights *= W[:, None] * volume
     total = weights.sum(axis=0)
-    half = np.exp(0.5 * (shift[None, :] - ell[dofs]))  # (d + 1, cells)
+    half = np.exp(0.5 * (shift - ell[dofs]))  # (d + 1, cells)
     np.matmul(products, weights, out=out[1])
-    grads = geometry.grads
     for p, (i, j) in enumerate(pairs):
         scale = half[i] * half[j]
-        np.einsum("ea,ea->e", grads[i], grads[j], out=out[0, p])
-        out[0, p] *= total
-        out[0, p] *= scale
+        stiffness = out[0, p]
+        np.multiply(grads[i][0], grads[j][0], out=stiffness)
+        for gi, gj in zip(grads[i][1:], grads[j][1:], strict=True):
+            stiffness += gi * gj
+        stiffness *= total
+        stiffness *= scale
         out[1, p] *= scale
+
+
+def _p1_block_geometry(
+    coordinates: np.ndarray, dofs: np.ndarray, table: np.ndarray
+) -> tuple[list[list[np.ndarray]], np.ndarray, np.ndarray]:
+    r"""The P1 gradients (component k of :math:`\nabla\phi_i` as ``grads[i][k]``), the
+    volumes :math:`|\det J|` and the quadrature points (point-major, ``(nqp·cells, d)``)
+    of the cells ``dofs`` of the vertices ``coordinates`` ``(d, nvertices)``.
+
+    :func:`simplex_geometry`'s formulas (adjugate over determinant) on contiguous
+    component vectors."""
+    dim = coordinates.shape[0]
+    corners = coordinates[:, dofs]  # (d, d + 1, cells)
+    columns = [[corners[a, k + 1] - corners[a, 0] for a in range(dim)] for k in range(dim)]
+    if dim == 1:
+        det = columns[0][0]
+        adjugate = [[np.ones_like(det)]]
+    elif dim == 2:
+        (a, c), (b, d) = columns  # J = [[a, b], [c, d]]
+        det = a * d - b * c
+        adjugate = [[d, -b], [-c, a]]
+    else:
+        u, v, w = columns
+        adjugate = [_cross(v, w), _cross(w, u), _cross(u, v)]  # row k: c_{k+1} x c_{k+2}
+        det = u[0] * adjugate[0][0] + u[1] * adjugate[0][1] + u[2] * adjugate[0][2]
+    if not np.all(det != 0):
+        msg = "the mesh has degenerate cells (zero volume)"  # the caller names them
+        raise InvalidInputError(msg)
+    inverse = 1.0 / det
+    grads = [[]] + [[row[a] * inverse for a in range(dim)] for row in adjugate]
+    grads[0] = [-sum(grads[k][a] for k in range(1, dim + 1)) for a in range(dim)]
+    points = np.empty((table.shape[1], det.size, dim))  # point-major as simplex_geometry
+    for q in range(table.shape[1]):
+        for a in range(dim):
+            points[q, :, a] = table[0, q] * corners[a, 0]
+            for v in range(1, dim + 1):
+                points[q, :, a] += table[v, q] * corners[a, v]
+    return grads, np.abs(det), points.reshape(-1, dim)
+
+
+def _cross(u: list[np.ndarray], v: list[np.ndarray]) -> list[np.ndarray]:
+    """The cross product of two 3-vectors given by their component arrays."""
+    return [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
 
 
 def _p1_symmetric_pattern(
