@@ -548,7 +548,8 @@ def _check_p1_inputs(density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray,
     log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
     _check_log_density(log_qp, geometry.points, "quadrature point")
     dof_points = np.ascontiguousarray(mesh.p.T)
-    _check_log_density(np.asarray(density.log_pdf(dof_points), dtype=float), dof_points, "dof")
+    ell = np.asarray(density.log_pdf(dof_points), dtype=float)
+    _check_log_density(ell, dof_points, "degree of freedom")
 
 
 #: Cells per block of :func:`_p1_block_values`: its temporaries (3D: 5 quadrature points
@@ -581,7 +582,8 @@ def _assemble_p1_blocked(
     variation = np.empty(nelems)
     X, W = rule
     table = np.vstack([1.0 - X.sum(axis=0), X])  # P1 values at the quadrature points
-    reference = (X, np.asarray(W, dtype=float), table, np.stack([table[i] * table[j] for i, j in pairs]))
+    products = np.stack([table[i] * table[j] for i, j in pairs])  # (pairs, nqp)
+    reference = (np.asarray(W, dtype=float), table, products)
     # the blocks are taken in turn by both threads (the second once it has the pattern);
     # each block's values depend on its cells alone, so the result does not depend on
     # which thread computed which block
@@ -595,8 +597,15 @@ def _assemble_p1_blocked(
                     return
                 cells = slice(start, min(start + _P1_BLOCK, nelems))
                 _p1_block_values(
-                    density, coordinates, dofs[:, cells], reference, ell, pairs,
-                    values[:, :, cells], shift[cells], variation[cells],
+                    density,
+                    coordinates,
+                    dofs[:, cells],
+                    reference,
+                    ell,
+                    pairs,
+                    values[:, :, cells],
+                    shift[cells],
+                    variation[cells],
                 )
         except BaseException:
             failed.set()
@@ -610,10 +619,8 @@ def _assemble_p1_blocked(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(pattern_then_blocks)
-        try:
-            compute_blocks()
-        finally:
-            indptr, indices, slots, mirror = pending.result()
+        compute_blocks()  # on an error the worker stops at its next block
+        indptr, indices, slots, mirror = pending.result()  # its blocks are done too
     nnz = indices.size
     matrices = []
     for part in values:  # each slot's sum over the cells' pairs, then the lower triangle
@@ -633,7 +640,7 @@ def _p1_block_values(
     density: Density,
     coordinates: np.ndarray,
     dofs: np.ndarray,
-    reference: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray],
     ell: np.ndarray,
     pairs: list[tuple[int, int]],
     out: np.ndarray,
@@ -649,7 +656,7 @@ def _p1_block_values(
     and :math:`\tilde M^e_{ij} = a_{ie}a_{je}\sum_q w_{eq}\hat\phi_i(q)\hat\phi_j(q)`.
     ``coordinates`` are the vertices component-major, ``(d, nvertices)``.
     """
-    _, W, table, products = reference
+    W, table, products = reference  # weights, P1 values and their pair products at the qp
     grads, volume, points = _p1_block_geometry(coordinates, dofs, table)
     log_qp = np.asarray(density.log_pdf(points), dtype=float)
     _check_log_density(log_qp, points, "quadrature point")
@@ -750,8 +757,15 @@ def _p1_symmetric_pattern(
     columns = np.empty(n_upper, dtype=index)
     order = np.empty(n_upper, dtype=index)
     sparsetools.coo_tocsr(
-        n, n, n_upper, low.reshape(-1), high.reshape(-1), np.arange(n_upper, dtype=index),
-        indptr, columns, order,
+        n,
+        n,
+        n_upper,
+        low.reshape(-1),
+        high.reshape(-1),
+        np.arange(n_upper, dtype=index),
+        indptr,
+        columns,
+        order,
     )
     del low, high
     sparsetools.csr_sort_indices(n, indptr, columns, order)
@@ -772,8 +786,15 @@ def _p1_symmetric_pattern(
     lower_columns = np.empty(n_unique, dtype=index)
     lower_of = np.empty(n_unique, dtype=index)
     sparsetools.coo_tocsr(
-        n, n, n_unique, upper_columns, upper_rows, np.arange(n_unique, dtype=index),
-        lower_indptr, lower_columns, lower_of,
+        n,
+        n,
+        n_unique,
+        upper_columns,
+        upper_rows,
+        np.arange(n_unique, dtype=index),
+        lower_indptr,
+        lower_columns,
+        lower_of,
     )
     del upper_rows
     lower_counts = np.diff(lower_indptr)
