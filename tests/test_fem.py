@@ -395,7 +395,7 @@ def test_blocked_p1_assembly_equals_scikit_fem_sums(mesh, monkeypatch):
         scale @ skfem.asm(form, basis, rho=weight) @ scale
         for form in (forms.weighted_stiffness, forms.weighted_mass)
     ]
-    # blocks of 7 cells taken by both threads: many block boundaries, any interleaving
+    # blocks of 7 cells: many block boundaries
     monkeypatch.setattr(forms, "_P1_BLOCK", 7)
     system = forms.assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1"))
     for matrix, reference in zip((system.stiffness, system.mass), references, strict=True):
@@ -408,7 +408,7 @@ def test_blocked_p1_assembly_equals_scikit_fem_sums(mesh, monkeypatch):
     # one pattern for both matrices (zero stiffness entries stay stored)
     assert np.array_equal(system.stiffness.indptr, system.mass.indptr)
     assert np.array_equal(system.stiffness.indices, system.mass.indices)
-    # the block size and the threads change nothing, to the bit
+    # the block size changes nothing, to the bit (each block's values need its cells alone)
     monkeypatch.setattr(forms, "_P1_BLOCK", 10**6)
     single = forms.assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1"))
     assert (single.stiffness != system.stiffness).nnz == 0

@@ -30,7 +30,6 @@ eigenvectors transform back as :math:`w = S y`.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -319,17 +318,9 @@ def simplex_geometry(mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]) -> S
     second...), so every array here is contiguous per local index.
     """
     X, W = rule
-    values = np.vstack([1.0 - X.sum(axis=0), X])  # (d + 1, nqp)
-    return _simplex_cells(mesh.p.T, np.asarray(mesh.t), X, np.asarray(W, dtype=float), values)
-
-
-def _simplex_cells(
-    vertices: np.ndarray, dofs: np.ndarray, X: np.ndarray, W: np.ndarray, values: np.ndarray
-) -> SimplexGeometry:
-    """:func:`simplex_geometry` of the cells ``dofs`` (``(d + 1, cells)``) of the vertices
-    ``(nvertices, d)``, with the reference rule (X, W) and the P1 values there."""
-    dim = vertices.shape[1]
-    corners = vertices[dofs]  # (d + 1, nelems, d)
+    dim = mesh.dim()
+    dofs = np.asarray(mesh.t)
+    corners = mesh.p.T[dofs]  # (d + 1, nelems, d)
     columns = corners[1:] - corners[0]  # column k of J: p_{k+1} - p_0, shape (nelems, d)
     if dim == 1:
         det = columns[0][:, 0]
@@ -358,6 +349,7 @@ def _simplex_cells(
     grads = np.empty((dim + 1, *corners.shape[1:]))
     grads[1:] = inverse
     grads[0] = -grads[1:].sum(axis=0)
+    values = np.vstack([1.0 - X.sum(axis=0), X])  # (d + 1, nqp)
     points = np.empty((X.shape[1], *corners.shape[1:]))
     for q in range(X.shape[1]):
         points[q] = values[0, q] * corners[0]
@@ -367,7 +359,7 @@ def _simplex_cells(
         dofs=dofs,
         grads=grads,
         volume=np.abs(det),
-        weights=W,
+        weights=np.asarray(W, dtype=float),
         values=values,
         points=points.reshape(-1, dim),
     )
@@ -556,7 +548,6 @@ def _check_p1_inputs(density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray,
 #: × 3 coordinates per cell) stay within the caches and below glibc's mmap threshold, so
 #: they are reused instead of being mapped and faulted in afresh for every array.
 _P1_BLOCK = 16_384
-_P1_SHARE = True
 
 
 def _p1_pairs(nbfun: int) -> list[tuple[int, int]]:
@@ -584,43 +575,24 @@ def _assemble_p1_blocked(
     table = np.vstack([1.0 - X.sum(axis=0), X])  # P1 values at the quadrature points
     products = np.stack([table[i] * table[j] for i, j in pairs])  # (pairs, nqp)
     reference = (np.asarray(W, dtype=float), table, products)
-    # the blocks are taken in turn by both threads (the second once it has the pattern);
-    # each block's values depend on its cells alone, so the result does not depend on
-    # which thread computed which block
-    blocks = iter(range(0, nelems, _P1_BLOCK))
-    failed = threading.Event()
-
-    def compute_blocks() -> None:
-        try:
-            for start in blocks:
-                if failed.is_set():
-                    return
-                cells = slice(start, min(start + _P1_BLOCK, nelems))
-                _p1_block_values(
-                    density,
-                    coordinates,
-                    dofs[:, cells],
-                    reference,
-                    ell,
-                    pairs,
-                    values[:, :, cells],
-                    shift[cells],
-                    variation[cells],
-                )
-        except BaseException:
-            failed.set()
-            raise
-
-    def pattern_then_blocks():
-        pattern = _p1_symmetric_pattern(dofs, n, sparsetools)
-        if _P1_SHARE:
-            compute_blocks()
-        return pattern
-
+    # the pattern needs the cells alone: the second core builds it meanwhile (density
+    # calls stay on this thread: a user's log_pdf need not be thread-safe)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(pattern_then_blocks)
-        compute_blocks()  # on an error the worker stops at its next block
-        indptr, indices, slots, mirror = pending.result()  # its blocks are done too
+        pattern = pool.submit(_p1_symmetric_pattern, dofs, n, sparsetools)
+        for start in range(0, nelems, _P1_BLOCK):
+            cells = slice(start, min(start + _P1_BLOCK, nelems))
+            _p1_block_values(
+                density,
+                coordinates,
+                dofs[:, cells],
+                reference,
+                ell,
+                pairs,
+                values[:, :, cells],
+                shift[cells],
+                variation[cells],
+            )
+        indptr, indices, slots, mirror = pattern.result()
     nnz = indices.size
     matrices = []
     for part in values:  # each slot's sum over the cells' pairs, then the lower triangle
