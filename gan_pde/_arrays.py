@@ -214,6 +214,8 @@ def as_points(x: ArrayLike, dim: int) -> np.ndarray:
         hint = " (pass a single point as x[None, :])" if arr.ndim == 1 else ""
         msg = f"x must have shape (n, {dim}); got shape {arr.shape}{hint}"
         raise InvalidInputError(msg)
+    if np.isfinite(arr).all():  # the common case, one flat pass (the row test is 2x slower)
+        return arr
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

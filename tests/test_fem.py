@@ -350,6 +350,76 @@ def test_p1_fast_path_assembles_the_same_scaled_system(dim, monkeypatch):
     np.testing.assert_array_equal(fast.dof_coordinates, generic.dof_coordinates)
 
 
+def _jittered(mesh: skfem.Mesh, seed: int) -> skfem.Mesh:
+    """An unstructured copy of ``mesh``: interior vertices moved by up to 0.25 of the
+    spacing, the vertices renumbered and the vertices of every cell listed in a random
+    order (so that the pairs i < j of a cell meet their global rows in either order)."""
+    rng = np.random.default_rng(seed)
+    p, t = mesh.p.copy(), mesh.t.copy()
+    spacing = np.ptp(p, axis=1) / np.round(mesh.nvertices ** (1 / p.shape[0]))
+    interior = np.ones(p.shape[1], dtype=bool)
+    interior[mesh.boundary_nodes()] = False
+    p[:, interior] += 0.25 * spacing[:, None] * rng.uniform(-1, 1, (p.shape[0], interior.sum()))
+    renumber = rng.permutation(p.shape[1])
+    p_new = np.empty_like(p)
+    p_new[:, renumber] = p
+    t = renumber[t]
+    t = np.take_along_axis(t, np.argsort(rng.random(t.shape), axis=0), axis=0)
+    return type(mesh)(p_new, t)
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    [
+        gp.mesh.rectangle((-4.0, 4.0), (-3.0, 5.0), n=(13, 11)),
+        _jittered(gp.mesh.rectangle((-4.0, 4.0), (-3.0, 5.0), n=(13, 11)), 1),
+        gp.mesh.box((-3.0, 3.0), (-3.0, 3.0), (-3.0, 3.0), n=(6, 5, 7)),
+        _jittered(gp.mesh.box((-3.0, 3.0), (-3.0, 3.0), (-3.0, 3.0), n=(6, 5, 7)), 2),
+    ],
+    ids=["tri", "tri-jittered", "tet", "tet-jittered"],
+)
+def test_blocked_p1_assembly_equals_scikit_fem_sums(mesh, monkeypatch):
+    """The blocked P1 assembly (pairs i <= j summed into a pattern built from the cells)
+    against scikit-fem's plain assembly of the unscaled forms, scaled afterwards:
+    K~ = S K S, M~ = S M S with S = diag(exp(-ln rho(x_i) / 2))."""
+    from gan_pde.fem import forms, quadrature_rule
+
+    dim = mesh.dim()
+    rho = gp.GaussianMixture(
+        means=[np.full(dim, -1.0), np.full(dim, 1.5)], stds=[0.8, 1.1], weights=[0.3, 0.7]
+    )
+    basis = make_basis(mesh, "P1")
+    weight = np.exp(forms.log_density_at_quadrature(rho, basis))
+    scale = sp.diags(np.exp(-0.5 * rho.log_pdf(mesh.p.T)))
+    references = [
+        scale @ skfem.asm(form, basis, rho=weight) @ scale
+        for form in (forms.weighted_stiffness, forms.weighted_mass)
+    ]
+    # blocks of 7 cells: many block boundaries
+    monkeypatch.setattr(forms, "_P1_BLOCK", 7)
+    system = forms.assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1"))
+    for matrix, reference in zip((system.stiffness, system.mass), references, strict=True):
+        # each entry sums at most ~24 cells' terms, each a few products of factors with
+        # relative round-off ~1e-16: 1e-13 of the largest entry leaves a factor ~40
+        assert abs(matrix - reference).max() <= 1e-13 * abs(reference).max()
+        assert matrix.has_canonical_format
+        # symmetric to the bit: the lower triangle is a copy of the upper one
+        assert (matrix != matrix.T).nnz == 0
+    # one pattern for both matrices (zero stiffness entries stay stored)
+    assert np.array_equal(system.stiffness.indptr, system.mass.indptr)
+    assert np.array_equal(system.stiffness.indices, system.mass.indices)
+    # the block size changes nothing, to the bit (each block's values need its cells alone)
+    monkeypatch.setattr(forms, "_P1_BLOCK", 10**6)
+    single = forms.assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1"))
+    assert (single.stiffness != system.stiffness).nnz == 0
+    assert (single.mass != system.mass).nnz == 0
+    np.testing.assert_array_equal(single.cell_log_variation, system.cell_log_variation)
+    # negative control: the degree-2 rule (one order below the package's) is an O(h^2)
+    # relative change, far above the tolerance
+    coarse = forms.assemble_p1_simplex(rho, mesh, quadrature_rule(mesh, "P1", intorder=2))
+    assert abs(coarse.mass - references[1]).max() > 1e-6 * abs(references[1]).max()
+
+
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_p1_assembly_names_a_degenerate_cell(dim):
     """A zero-volume cell makes the P1 gradients undefined: a clear error, not NaN matrices."""

@@ -478,6 +478,13 @@ def assemble_p1_simplex(
     """:func:`assemble_weighted` for P1 on an affine simplex mesh, from the mesh and the
     quadrature rule alone (so that the scikit-fem basis can be built concurrently).
 
+    The entries are the sums of :func:`p1_simplex_entries` (to round-off): the values are
+    computed in blocks of cells (:func:`_p1_block_values`), only for the pairs i ≤ j of
+    each cell since both matrices are symmetric, and summed straight into the slots of a
+    CSR pattern computed from the cells on a second thread (:func:`_p1_symmetric_pattern`)
+    instead of converting all :math:`(d + 1)^2` raw COO entries per cell.  Without
+    scipy's compiled COO → CSR helpers it falls back to that conversion.
+
     Parameters
     ----------
     density
@@ -497,6 +504,24 @@ def assemble_p1_simplex(
     >>> bool(abs(fast.mass - general.mass).max() < 1e-15)
     True
     """
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # a scipy without the private module: the plain COO path
+        return _assemble_p1_coo(density, mesh, rule)
+    try:
+        return _assemble_p1_blocked(density, mesh, rule, _sparsetools)
+    except (InvalidInputError, InvalidDensityError):
+        # a block saw a degenerate cell or a bad density value: raise the whole-mesh
+        # message (counts and first cell over all cells) of the unblocked checks
+        _check_p1_inputs(density, mesh, rule)
+        raise
+
+
+def _assemble_p1_coo(
+    density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]
+) -> WeightedSystem:
+    """:func:`assemble_p1_simplex` by the raw COO entries of :func:`p1_simplex_entries`
+    and one COO → CSR conversion (the reference the blocked assembly is tested against)."""
     geometry = simplex_geometry(mesh, rule)
     log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
     _check_log_density(log_qp, geometry.points, "quadrature point")
@@ -507,6 +532,260 @@ def assemble_p1_simplex(
     return _system(
         (data, (rows, cols)), ell, shift - log_qp.min(axis=0), np.ascontiguousarray(mesh.p.T)
     )
+
+
+def _check_p1_inputs(density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray]):
+    """The checks of :func:`_assemble_p1_coo` in its order, over the whole mesh."""
+    geometry = simplex_geometry(mesh, rule)
+    log_qp = np.asarray(density.log_pdf(geometry.points), dtype=float)
+    _check_log_density(log_qp, geometry.points, "quadrature point")
+    dof_points = np.ascontiguousarray(mesh.p.T)
+    ell = np.asarray(density.log_pdf(dof_points), dtype=float)
+    _check_log_density(ell, dof_points, "degree of freedom")
+
+
+#: Cells per block of :func:`_p1_block_values`: its temporaries (3D: 5 quadrature points
+#: × 3 coordinates per cell) stay within the caches and below glibc's mmap threshold, so
+#: they are reused instead of being mapped and faulted in afresh for every array.
+_P1_BLOCK = 16_384
+
+
+def _p1_pairs(nbfun: int) -> list[tuple[int, int]]:
+    """The local pairs (i, j) the blocked assembly computes: i < j first, then i = j."""
+    upper = [(i, j) for i in range(nbfun) for j in range(i + 1, nbfun)]
+    return upper + [(i, i) for i in range(nbfun)]
+
+
+def _assemble_p1_blocked(
+    density: Density, mesh: skfem.Mesh, rule: tuple[np.ndarray, np.ndarray], sparsetools
+) -> WeightedSystem:
+    """:func:`assemble_p1_simplex` by blocks of cells into a precomputed pattern."""
+    dofs = np.asarray(mesh.t)
+    nbfun, nelems = dofs.shape
+    n = mesh.nvertices
+    dof_points = np.ascontiguousarray(mesh.p.T)
+    coordinates = np.ascontiguousarray(mesh.p, dtype=float)
+    ell = np.asarray(density.log_pdf(dof_points), dtype=float)
+    _check_log_density(ell, dof_points, "degree of freedom")
+    pairs = _p1_pairs(nbfun)
+    values = np.empty((2, len(pairs), nelems))  # K, M of pair p of cell e
+    shift = np.empty(nelems)
+    variation = np.empty(nelems)
+    X, W = rule
+    table = np.vstack([1.0 - X.sum(axis=0), X])  # P1 values at the quadrature points
+    products = np.stack([table[i] * table[j] for i, j in pairs])  # (pairs, nqp)
+    reference = (np.asarray(W, dtype=float), table, products)
+    # the pattern needs the cells alone: the second core builds it meanwhile (density
+    # calls stay on this thread: a user's log_pdf need not be thread-safe)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pattern = pool.submit(_p1_symmetric_pattern, dofs, n, sparsetools)
+        for start in range(0, nelems, _P1_BLOCK):
+            cells = slice(start, min(start + _P1_BLOCK, nelems))
+            _p1_block_values(
+                density,
+                coordinates,
+                dofs[:, cells],
+                reference,
+                ell,
+                pairs,
+                values[:, :, cells],
+                shift[cells],
+                variation[cells],
+            )
+        indptr, indices, slots, mirror = pattern.result()
+    nnz = indices.size
+    matrices = []
+    for part in values:  # each slot's sum over the cells' pairs, then the lower triangle
+        data = np.bincount(slots, weights=part.reshape(-1), minlength=nnz)
+        data[mirror[0]] = data[mirror[1]]
+        matrices.append(sp.csr_matrix((data, indices, indptr), shape=(n, n)))
+    return WeightedSystem(
+        stiffness=matrices[0],
+        mass=matrices[1],
+        log_scale=ell,
+        cell_log_variation=variation,
+        dof_coordinates=dof_points,
+    )
+
+
+def _p1_block_values(
+    density: Density,
+    coordinates: np.ndarray,
+    dofs: np.ndarray,
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ell: np.ndarray,
+    pairs: list[tuple[int, int]],
+    out: np.ndarray,
+    shift: np.ndarray,
+    variation: np.ndarray,
+) -> None:
+    r"""The scaled K and M entries of the pairs of one block of cells (written to ``out``,
+    shape ``(2, pairs, cells)``), with the cells' :math:`c_e` and ln ρ variation.
+
+    The formulas of :func:`p1_simplex_values`: with :math:`w_{eq}` the relative weight
+    times the quadrature weight and :math:`a_{ie} = e^{(c_e - \ell_i)/2}`,
+    :math:`\tilde K^e_{ij} = a_{ie}a_{je}(\sum_q w_{eq})\nabla\phi_i\cdot\nabla\phi_j`
+    and :math:`\tilde M^e_{ij} = a_{ie}a_{je}\sum_q w_{eq}\hat\phi_i(q)\hat\phi_j(q)`.
+    ``coordinates`` are the vertices component-major, ``(d, nvertices)``.
+    """
+    W, table, products = reference  # weights, P1 values and their pair products at the qp
+    grads, volume, points = _p1_block_geometry(coordinates, dofs, table)
+    log_qp = np.asarray(density.log_pdf(points), dtype=float)
+    _check_log_density(log_qp, points, "quadrature point")
+    log_qp = log_qp.reshape(W.size, -1)  # (nqp, cells)
+    np.max(log_qp, axis=0, out=shift)
+    np.subtract(shift, log_qp.min(axis=0), out=variation)
+    weights = np.exp(log_qp - shift)
+    weights *= W[:, None] * volume
+    total = weights.sum(axis=0)
+    half = np.exp(0.5 * (shift - ell[dofs]))  # (d + 1, cells)
+    np.matmul(products, weights, out=out[1])
+    for p, (i, j) in enumerate(pairs):
+        scale = half[i] * half[j]
+        stiffness = out[0, p]
+        np.multiply(grads[i][0], grads[j][0], out=stiffness)
+        for gi, gj in zip(grads[i][1:], grads[j][1:], strict=True):
+            stiffness += gi * gj
+        stiffness *= total
+        stiffness *= scale
+        out[1, p] *= scale
+
+
+def _p1_block_geometry(
+    coordinates: np.ndarray, dofs: np.ndarray, table: np.ndarray
+) -> tuple[list[list[np.ndarray]], np.ndarray, np.ndarray]:
+    r"""The P1 gradients (component k of :math:`\nabla\phi_i` as ``grads[i][k]``), the
+    volumes :math:`|\det J|` and the quadrature points (point-major, ``(nqp·cells, d)``)
+    of the cells ``dofs`` of the vertices ``coordinates`` ``(d, nvertices)``.
+
+    :func:`simplex_geometry`'s formulas (adjugate over determinant) on contiguous
+    component vectors."""
+    dim = coordinates.shape[0]
+    corners = coordinates[:, dofs]  # (d, d + 1, cells)
+    columns = [[corners[a, k + 1] - corners[a, 0] for a in range(dim)] for k in range(dim)]
+    if dim == 1:
+        det = columns[0][0]
+        adjugate = [[np.ones_like(det)]]
+    elif dim == 2:
+        (a, c), (b, d) = columns  # J = [[a, b], [c, d]]
+        det = a * d - b * c
+        adjugate = [[d, -b], [-c, a]]
+    else:
+        u, v, w = columns
+        adjugate = [_cross(v, w), _cross(w, u), _cross(u, v)]  # row k: c_{k+1} x c_{k+2}
+        det = u[0] * adjugate[0][0] + u[1] * adjugate[0][1] + u[2] * adjugate[0][2]
+    if not np.all(det != 0):
+        msg = "the mesh has degenerate cells (zero volume)"  # the caller names them
+        raise InvalidInputError(msg)
+    inverse = 1.0 / det
+    grads = [[]] + [[row[a] * inverse for a in range(dim)] for row in adjugate]
+    grads[0] = [-sum(grads[k][a] for k in range(1, dim + 1)) for a in range(dim)]
+    points = np.empty((table.shape[1], det.size, dim))  # point-major as simplex_geometry
+    for q in range(table.shape[1]):
+        for a in range(dim):
+            points[q, :, a] = table[0, q] * corners[a, 0]
+            for v in range(1, dim + 1):
+                points[q, :, a] += table[v, q] * corners[a, v]
+    return grads, np.abs(det), points.reshape(-1, dim)
+
+
+def _cross(u: list[np.ndarray], v: list[np.ndarray]) -> list[np.ndarray]:
+    """The cross product of two 3-vectors given by their component arrays."""
+    return [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+
+
+def _p1_symmetric_pattern(
+    dofs: np.ndarray, n: int, sparsetools
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    r"""The CSR pattern of the P1 matrices of the cells ``dofs`` and where each cell pair
+    of :func:`_p1_pairs` goes in it.
+
+    The pairs i < j are keyed (min, max) of their vertices: scipy's counting-sort COO →
+    CSR conversion buckets them by row, a sort within each row brings equal columns
+    together, and each run of equal (row, column) is one entry of the strict upper
+    triangle U.  The full pattern lists per row the columns of :math:`U^\top` (below the
+    diagonal, sorted), the diagonal, then those of U.
+
+    Returns
+    -------
+    indptr, indices
+        The full symmetric pattern (sorted columns, the diagonal always stored).
+    slots
+        ``(pairs, cells)`` flattened: the position in ``indices`` of every cell pair
+        (the pairs i = j at the diagonal).
+    mirror
+        ``(lower, upper)`` positions: the entry at ``lower`` equals the one at ``upper``.
+    """
+    nbfun, nelems = dofs.shape
+    pairs = _p1_pairs(nbfun)
+    n_upper = (len(pairs) - nbfun) * nelems
+    index = np.int32 if max(n + 2 * n_upper, n_upper) < 2**31 - 1 else np.int64
+    low = np.empty((len(pairs) - nbfun, nelems), dtype=index)
+    high = np.empty_like(low)
+    for p, (i, j) in enumerate(pairs[: len(pairs) - nbfun]):
+        np.minimum(dofs[i], dofs[j], out=low[p])
+        np.maximum(dofs[i], dofs[j], out=high[p])
+    indptr = np.empty(n + 1, dtype=index)
+    columns = np.empty(n_upper, dtype=index)
+    order = np.empty(n_upper, dtype=index)
+    sparsetools.coo_tocsr(
+        n,
+        n,
+        n_upper,
+        low.reshape(-1),
+        high.reshape(-1),
+        np.arange(n_upper, dtype=index),
+        indptr,
+        columns,
+        order,
+    )
+    del low, high
+    sparsetools.csr_sort_indices(n, indptr, columns, order)
+    new = np.ones(n_upper, dtype=bool)
+    new[1:] = columns[1:] != columns[:-1]
+    new[indptr[:-1][indptr[:-1] < n_upper]] = True  # a row's first entry is new
+    running = np.cumsum(new, dtype=np.int64)
+    upper_indptr = np.zeros(n + 1, dtype=np.int64)
+    upper_indptr[1:] = running[indptr[1:] - 1] if n_upper else 0
+    upper_indptr[1:][indptr[1:] == 0] = 0
+    upper_columns = columns[new]
+    del columns
+    n_unique = upper_columns.size
+    upper_counts = np.diff(upper_indptr)
+    # U^T by the same counting sort: the rows of each column come out ascending
+    upper_rows = np.repeat(np.arange(n, dtype=index), upper_counts)
+    lower_indptr = np.empty(n + 1, dtype=index)
+    lower_columns = np.empty(n_unique, dtype=index)
+    lower_of = np.empty(n_unique, dtype=index)
+    sparsetools.coo_tocsr(
+        n,
+        n,
+        n_unique,
+        upper_columns,
+        upper_rows,
+        np.arange(n_unique, dtype=index),
+        lower_indptr,
+        lower_columns,
+        lower_of,
+    )
+    del upper_rows
+    lower_counts = np.diff(lower_indptr)
+    full_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lower_counts + upper_counts + 1, out=full_indptr[1:])
+    diagonal = full_indptr[:-1] + lower_counts
+    upper_at = np.arange(n_unique, dtype=np.int64)
+    upper_at += np.repeat(diagonal + 1 - upper_indptr[:-1], upper_counts)
+    lower_at = np.arange(n_unique, dtype=np.int64)
+    lower_at += np.repeat(full_indptr[:-1] - lower_indptr[:-1], lower_counts)
+    indices = np.empty(int(full_indptr[-1]), dtype=index)
+    indices[lower_at] = lower_columns
+    indices[diagonal] = np.arange(n, dtype=index)
+    indices[upper_at] = upper_columns
+    slots = np.empty((len(pairs), nelems), dtype=np.intp)
+    flat = slots.reshape(-1)
+    flat[order] = upper_at[running - 1]
+    slots[len(pairs) - nbfun :] = diagonal[dofs]
+    return full_indptr.astype(index), indices, flat, (lower_at, upper_at[lower_of])
 
 
 def _dof_scaling(
