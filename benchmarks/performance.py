@@ -1034,8 +1034,10 @@ def issue18_targets() -> list[str]:
             label = "3D ξ_min at 1e6 P1 dofs < 45 s, residual ≤ 1e-8" if target else (
                 f"3D ξ_min, {row['dofs']:,} P1 dofs (no target)")  # fmt: skip
             if role == "largest":
-                label = ("3D ξ_min, the largest problem that fits in 24 GB (the memory guard's "
-                         f"limit with 5 % spare; {row['available_gb']:.1f} GB were free)")
+                label = (
+                    "3D ξ_min, the largest problem that fits in 24 GB (the memory guard's "
+                    f"limit with 5 % spare; {row['available_gb']:.1f} GB were free)"
+                )
             met = (row["seconds"] < 45 and row["residual"] <= 1e-8) if target else None
             rows.append(f"| {label} | {row['seconds']:.0f} s at {row['dofs']:,} dofs "
                         f"({row['method']}, {row['linear_solver']['backend']}; residual "

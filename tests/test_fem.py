@@ -547,7 +547,5 @@ def test_newton_polish_takes_one_step_from_an_accepted_start():
     assert polished.iterations == 1 and np.max(np.abs(polished.x - c)) <= 4 * np.finfo(float).eps
     # a polishing step whose residual is worse than both the start and the target is
     # dropped: a Jacobian off by a factor 10 overshoots by 9x the start's error
-    wrong = newton(
-        lambda x: x - c, lambda x: 0.1 * sp.eye(c.size), start, polish=True, **kwargs
-    )
+    wrong = newton(lambda x: x - c, lambda x: 0.1 * sp.eye(c.size), start, polish=True, **kwargs)
     assert wrong.iterations == 0 and np.array_equal(wrong.x, start)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gan_pde as gp
+import gan_pde.flows.operator as operator_module
 from gan_pde.checkpoint import load_checkpoint, save_checkpoint
 from gan_pde.errors import (
     AccuracyWarning,
@@ -26,7 +27,6 @@ from gan_pde.errors import (
 )
 from gan_pde.fem.functionals import js_divergence, l1_distance, mass
 from gan_pde.flows import JSDFlow
-import gan_pde.flows.operator as operator_module
 
 EPS = np.finfo(float).eps
 

@@ -583,3 +583,30 @@ def test_large_residual_warning_names_lobpcg_when_lobpcg_is_the_limit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _round_off_error(spec.system, spec.scaled_eigenvectors[:, 1], value, "lobpcg")
+
+
+def test_p1_basis_is_built_on_first_access_and_kept(tmp_path):
+    # the P1 simplex spectrum needs only the matrices and the cells, so Spectrum.basis is
+    # built lazily; the P2 spectrum is the control (its assembly needs the basis)
+    rho = gp.Gaussian(mean=[0.0, 0.0], cov=np.eye(2))
+    mesh = gp.mesh.rectangle((-4, 4), (-4, 4), n=20)
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=3)
+    assert "built on first access" in repr(spec)
+    assert spec.n_dofs == mesh.nvertices
+    basis = spec.basis
+    assert basis is spec.basis and mesh.nvertices == basis.N
+    assert "built on first access" not in repr(spec)
+    # P1 interpolates at the vertices: the eigenfunction there is its dof vector, so the
+    # lazily built basis numbers the dofs as the solve did (round-off of the evaluation)
+    values = spec.eigenfunction(1)(mesh.p.T)
+    vector = spec.eigenvectors[:, 1]
+    np.testing.assert_allclose(values, vector, atol=1e-12 * np.abs(vector).max())
+    # saved and loaded, with the basis built or not
+    fresh = gp.weighted_laplacian_spectrum(rho, mesh, k=3)
+    for result in (spec, fresh):
+        path = gp.io.save(tmp_path / "spec.npz", result)
+        loaded = gp.io.load(path)
+        np.testing.assert_array_equal(loaded.eigenvalues, result.eigenvalues)
+        assert mesh.nvertices == loaded.basis.N
+    p2 = gp.weighted_laplacian_spectrum(rho, mesh, k=3, element="P2")
+    assert "built on first access" not in repr(p2)
