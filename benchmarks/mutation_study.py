@@ -132,10 +132,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         "fem-p1-stiffness-mean",
         "FEM forms",
         "fem/forms.py",
-        "total = weights.sum(axis=0)",
-        "total = weights.mean(axis=0)",
-        "P1 simplex stiffness: cell weight ∫_e ρ as the mean instead of the sum of the "
-        "quadrature terms",
+        "total = weights.sum(axis=0)\n    half = np.exp(",
+        "total = weights.mean(axis=0)\n    half = np.exp(",
+        "P1 simplex stiffness (blocked assembly of the spectrum): cell weight ∫_e ρ as the "
+        "mean instead of the sum of the quadrature terms",
     ),
     # --- densities -----------------------------------------------------------------------
     Mutation(
