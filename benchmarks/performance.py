@@ -743,7 +743,7 @@ def measure_spectrum3d(cells: int = 100, cholmod_cells: int = 67, k: int = 4, to
     # "the largest 3D problem that fits", measured rather than extrapolated
     room = 0.95 * resources.available_memory()
     largest = cells
-    while resources.solve_memory((largest + 2) ** 3, 3, iterative=True) <= room:
+    while resources.solve_memory((largest + 2) ** 3, 3, iterative=True, basis=False) <= room:
         largest += 1
     # CHOLMOD's 3D fill grows like N^{4/3}: its shift-invert is run on a smaller mesh
     cases = (("auto", "auto", cells, "target"), ("shift-invert", "cholmod", cholmod_cells, ""),

@@ -13,16 +13,21 @@ dim    element  solver        measured bytes / dof
 3      P2       LOBPCG + AMG  9.4e3 (7e4)
 3      P1       LOBPCG + AMG  8.7e3 (1.0e5), 8.2e3 (4.4e5), 8.2e3 (1.03e6)  (gan_pde's
                               LOBPCG, Chebyshev V-cycle; /usr/bin/time, 2026-12-07)
+3      P1       LOBPCG + AMG  3.6e3 (4.4e5), 3.5e3 (1.03e6)  (the same, P1 on simplices:
+                              the scikit-fem basis built only on first access)
 =====  =======  ============  =====================
 
 :data:`BYTES_PER_DOF` rounds these up (sparse LU fill grows slowly with the size in 2D).
 An AMG-preconditioned LOBPCG stores no factor, so its memory is linear in N with a small
-fixed part: ``iterative=True`` uses :data:`ITERATIVE_BYTES` (0.3 GB + 8.5e3 bytes/dof,
-above every measurement of the last row: 8.85 GB predicted at 1.03e6 dofs for the 8.45 GB
-measured), instead of the factorisation's 1.6e4 bytes/dof, which refused the 1e6-dof 3D
-spectrum on a machine with 12 GB free.
-On a 24 GB machine this puts the largest spectrum at about 4.8e6 dofs in 1D/2D and 1.5e6
-in 3D (less what the system itself uses); a request beyond the memory available now raises
+fixed part: ``iterative=True`` uses :data:`ITERATIVE_BYTES` (0.3 GB + 4.0e3 bytes/dof,
+above the 1.59 and 3.6 GB measured at 4.4e5 and 1.03e6 dofs without a basis), plus
+:data:`BASIS_BYTES` per dof where the solve builds scikit-fem's basis (``basis=True``:
+P2, or P1 on quadrilaterals and hexahedra; the two rows above differ by 4.7e3 bytes/dof
+at 1.03e6 dofs), instead of the factorisation's 1.6e4 bytes/dof, which refused the
+1e6-dof 3D spectrum on a machine with 12 GB free.
+On a 24 GB machine this puts the largest spectrum at about 4.8e6 dofs in 1D/2D, 1.5e6
+in 3D with a factorisation and 5e6 with LOBPCG (less what the system itself uses); a
+request beyond the memory available now raises
 :class:`~gan_pde.errors.InsufficientMemoryError` before any allocation.
 """
 
@@ -34,6 +39,7 @@ from pathlib import Path
 from gan_pde.errors import InsufficientMemoryError
 
 __all__ = [
+    "BASIS_BYTES",
     "BYTES_PER_DOF",
     "ITERATIVE_BYTES",
     "available_memory",
@@ -45,8 +51,12 @@ __all__ = [
 
 #: Peak bytes per degree of freedom of a spectrum or JSD-flow solve, by dimension.
 BYTES_PER_DOF = {1: 5.0e3, 2: 5.0e3, 3: 1.6e4}
-#: Fixed bytes and bytes per dof of an AMG-preconditioned LOBPCG spectrum (no factor).
-ITERATIVE_BYTES = (3.0e8, 8.5e3)
+#: Fixed bytes and bytes per dof of an AMG-preconditioned LOBPCG spectrum (no factor,
+#: no scikit-fem basis).
+ITERATIVE_BYTES = (3.0e8, 4.0e3)
+#: Bytes per dof of scikit-fem's basis where an iterative solve builds it (3D P1: 4.7e3
+#: measured; the fixed part and ITERATIVE_BYTES' margin cover the difference).
+BASIS_BYTES = 4.5e3
 
 _MEMINFO = Path("/proc/meminfo")
 _CGROUP = Path("/sys/fs/cgroup")
@@ -92,12 +102,14 @@ def estimate_dofs(n_vertices: int, n_cells: int, dim: int, element: str) -> int:
     return int(n_vertices + extra)
 
 
-def solve_memory(n_dofs: int, dim: int, *, iterative: bool = False) -> float:
+def solve_memory(n_dofs: int, dim: int, *, iterative: bool = False, basis: bool = True) -> float:
     """Estimated peak bytes of a spectrum or implicit JSD-flow solve with ``n_dofs``
-    (``iterative``: an AMG-preconditioned eigen-solver, which keeps no factor)."""
+    (``iterative``: an AMG-preconditioned eigen-solver, which keeps no factor; ``basis``:
+    whether it builds scikit-fem's basis, counted for iterative solves only, the
+    factorisation's estimate includes it)."""
     if iterative:
         fixed, per_dof = ITERATIVE_BYTES
-        return fixed + per_dof * float(n_dofs)
+        return fixed + (per_dof + (BASIS_BYTES if basis else 0.0)) * float(n_dofs)
     return BYTES_PER_DOF[dim] * float(n_dofs)
 
 
@@ -123,12 +135,18 @@ def require_memory(nbytes: float, what: str) -> None:
 
 
 def require_solve_memory(
-    mesh: object, element: str, what: str, *, iterative: bool | None = None
+    mesh: object,
+    element: str,
+    what: str,
+    *,
+    iterative: bool | None = None,
+    basis: bool = True,
 ) -> None:
     """:func:`require_memory` for a spectrum or JSD-flow solve on ``mesh`` (anything that
     is not a scikit-fem mesh is left to the solver's own input checks).  ``iterative``
     may also be a callable of the estimated dof count (whether the solve at that size
-    keeps no factor, see :func:`solve_memory`)."""
+    keeps no factor, see :func:`solve_memory`); ``basis`` whether it builds scikit-fem's
+    basis."""
     try:
         dim = int(mesh.dim())
         n_dofs = estimate_dofs(int(mesh.nvertices), int(mesh.nelements), dim, element)
@@ -137,5 +155,5 @@ def require_solve_memory(
     if callable(iterative):
         iterative = bool(iterative(n_dofs))
     if dim in BYTES_PER_DOF:
-        need = solve_memory(n_dofs, dim, iterative=bool(iterative))
+        need = solve_memory(n_dofs, dim, iterative=bool(iterative), basis=basis)
         require_memory(need, f"{what} with ~{n_dofs} {element} dofs")

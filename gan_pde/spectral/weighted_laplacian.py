@@ -421,7 +421,11 @@ def weighted_laplacian_spectrum(
     linear = as_linear_solver(solver)
     start = time.perf_counter()
     require_solve_memory(
-        mesh, element, "a spectrum", iterative=partial(_is_iterative, method, mesh.dim(), linear)
+        mesh,
+        element,
+        "a spectrum",
+        iterative=partial(_is_iterative, method, mesh.dim(), linear),
+        basis=not _lazy_basis(mesh, element),
     )
     with ThreadPoolExecutor(max_workers=1) as pool:
         basis, element_dofs, system = _basis_and_system(
@@ -514,8 +518,7 @@ def _basis_and_system(
     plots): at 1e6 3D dofs it takes 13 s and 6 GB, and built beside LOBPCG it made the
     spectrum 42.7 s and 7.9 GB instead of 34.3 s and 3.6 GB.
     """
-    p1 = element_order(element) == 1 and _is_p1_simplex_mesh(mesh)
-    if not p1:
+    if not _lazy_basis(mesh, element):
         basis = make_basis(mesh, element)
         _check_k(k, basis.N)
         return basis, basis.element_dofs, assemble_weighted(density, basis)
@@ -533,6 +536,12 @@ def _basis_and_system(
         system = dataclasses.replace(system, ordering=ordering.result())
     # P1 dofs are the vertices, in the mesh's order (scikit-fem's element_dofs is mesh.t)
     return partial(make_basis, mesh, element), np.asarray(mesh.t), system
+
+
+def _lazy_basis(mesh: skfem.Mesh, element: str) -> bool:
+    """Whether the spectrum leaves scikit-fem's basis to :attr:`Spectrum.basis` (P1 on
+    simplices: the assembly and the checks need only the mesh)."""
+    return element_order(element) == 1 and _is_p1_simplex_mesh(mesh)
 
 
 def _check_k(k: int, n: int) -> None:
