@@ -70,6 +70,8 @@ def brief(value: object, level: int = 0) -> str:
         return repr(value) if len(value) <= 24 else repr(value[:21] + "...")
     if isinstance(value, skfem.Mesh):
         return f"{type(value).__name__}({value.t.shape[1]} cells)"
+    if hasattr(type(value), "__brief__"):  # objects that summarise themselves
+        return value.__brief__(level)
     if isinstance(value, skfem.CellBasis):
         return (
             f"Basis({brief(value.mesh)}, {type(value.elem).__name__}, N={value.N})"
