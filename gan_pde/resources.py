@@ -13,8 +13,9 @@ dim    element  solver        measured bytes / dof
 3      P2       LOBPCG + AMG  9.4e3 (7e4)
 3      P1       LOBPCG + AMG  8.7e3 (1.0e5), 8.2e3 (4.4e5), 8.2e3 (1.03e6)  (gan_pde's
                               LOBPCG, Chebyshev V-cycle; /usr/bin/time, 2026-12-07)
-3      P1       LOBPCG + AMG  3.6e3 (4.4e5), 3.5e3 (1.03e6)  (the same, P1 on simplices:
-                              the scikit-fem basis built only on first access)
+3      P1       LOBPCG + AMG  3.6e3 (4.4e5), 3.5e3 (1.03e6), 2.3e3 (5.6e6, VmHWM)  (the
+                              same, P1 on simplices, k = 4: the scikit-fem basis
+                              built only on first access)
 =====  =======  ============  =====================
 
 :data:`BYTES_PER_DOF` rounds these up (sparse LU fill grows slowly with the size in 2D).
