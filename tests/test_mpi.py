@@ -438,3 +438,25 @@ def test_missing_backend_is_a_clear_error():
     assert "docs/mpi.md" in why
     with pytest.raises(MissingDependencyError, match="docs/mpi.md"):
         mpi.weighted_laplacian_spectrum(gp.Gaussian(mean=[0.0], cov=[[1.0]]), None)
+
+
+@pytest.mark.parametrize("element", ["P1", "P2"])
+def test_rank_zero_result_uses_the_serial_checks_as_they_are(element):
+    # Runs without MPI: rank 0's finishing step calls the serial spectrum's private checks
+    # (spurious modes, coarse-mesh warning, round-off estimate, normalisation); a change of
+    # their signatures broke the MPI backend while every serial test passed (CI: rank 0
+    # raised, rank 1 waited in a collective).  The result must be the serial spectrum's.
+    from gan_pde.mpi.spectrum import _serial_result
+
+    rho = gp.GaussianMixture(means=[[-1.0, 0.0], [1.0, 0.5]], stds=[0.8, 1.0])
+    mesh = gp.mesh.rectangle((-5, 5), (-5, 5), n=12)
+    spec = gp.weighted_laplacian_spectrum(rho, mesh, k=4, element=element, method="dense")
+    info = {"method": "dense"}
+    result = _serial_result(
+        spec.system, spec.scaled_eigenvectors, spec.eigenvalues, spec.residuals, mesh,
+        element, None, info,
+    )  # fmt: skip
+    assert result.basis.N == spec.basis.N
+    # the eigenvectors are already M̃-orthonormal: normalising again changes round-off only
+    np.testing.assert_allclose(result.eigenvectors, spec.eigenvectors, atol=1e-10)
+    assert info["xi_min_error_estimate"] >= 0.0

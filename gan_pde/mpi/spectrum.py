@@ -406,10 +406,12 @@ def _serial_result(
     from gan_pde.spectral import weighted_laplacian as serial
 
     basis = make_basis(mesh, element)
-    serial._check_spurious_modes(system, basis, values[1:], vectors[:, 1:], max_log_variation)
+    serial._check_spurious_modes(
+        system, basis.element_dofs, mesh, values[1:], vectors[:, 1:], max_log_variation
+    )
     if values.size >= 2:
         serial._warn_if_coarse(
-            system, basis, vectors[:, 1], float(values[1]), element_order(element)
+            system, basis.element_dofs, vectors[:, 1], float(values[1]), element_order(element)
         )
         info["xi_min_error_estimate"] = serial._round_off_error(
             system, vectors[:, 1], float(values[1])
