@@ -397,6 +397,33 @@ def test_command_line_error_is_reported_once_and_every_rank_stops(tmp_path):
     assert done.stderr.count("error: k=5000 is larger than the number of degrees") == 1
 
 
+def test_an_error_of_rank_zero_finishing_alone_is_raised_on_every_rank(tmp_path):
+    # rank 0 runs the serial checks alone after the last collective; an error there must
+    # reach rank 1 too (before the fix rank 1 returned and a script's next collective hung
+    # until LAUNCH_TIMEOUT: CI of 2026-12-07).  Any exception, not only gan_pde's.
+    script = tmp_path / "fail.py"
+    script.write_text(
+        "import gan_pde as gp\n"
+        "import gan_pde.mpi.spectrum as spectrum\n"
+        "from gan_pde import mpi\n"
+        "from gan_pde.mpi._petsc import load\n"
+        "def fail(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug on rank 0')\n"
+        "spectrum._serial_result = fail\n"
+        "comm = load().MPI.COMM_WORLD\n"
+        "mesh = gp.mesh.interval((-5.0, 5.0), n=40) if comm.rank == 0 else None\n"
+        "try:\n"
+        "    mpi.weighted_laplacian_spectrum(gp.Gaussian(mean=[0.0], cov=[[1.0]]), mesh, k=3)\n"
+        "except RuntimeError as err:\n"
+        "    print(f'rank {comm.rank}: {err}', flush=True)\n"
+        "comm.Barrier()\n"
+    )
+    done = _launch(2, [str(script)], cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert "rank 0: a bug on rank 0" in done.stdout
+    assert "rank 1: a bug on rank 0" in done.stdout
+
+
 # ------------------------------------------------------------------------- without MPI
 
 

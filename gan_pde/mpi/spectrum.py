@@ -324,9 +324,20 @@ def weighted_laplacian_spectrum(
         )
     whole = gather_system(system)
     scaled = gather_owned(part, owned)
-    if comm.rank != 0:
-        return None
-    return _serial_result(whole, scaled, values, residuals, mesh, element, max_log_variation, info)
+    result, error = None, None
+    if comm.rank == 0:
+        # rank 0 finishes alone (the serial checks); whatever it raises is raised on every
+        # rank, else the others would go on to their next collective and wait there
+        try:
+            result = _serial_result(
+                whole, scaled, values, residuals, mesh, element, max_log_variation, info
+            )
+        except Exception as err:  # re-raised on every rank just below
+            error = err
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
+    return result
 
 
 def _solve(lib: Any, system: DistributedSystem, k: int, tol: float, method: str):
