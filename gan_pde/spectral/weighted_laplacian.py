@@ -103,9 +103,9 @@ class _PendingBasis:
 
 class _LazyBasis:
     """The ``basis`` field of :class:`Spectrum`: set to a scikit-fem basis, or to a
-    function of no arguments that builds it, which runs on the first access (then the
-    basis is kept).  A descriptor-typed dataclass field: the field stays required and
-    appears in ``dataclasses.fields`` (so :mod:`gan_pde.io` saves the basis as before)."""
+    :class:`_PendingBasis`, which is built on the first access (then the basis is kept).
+    A descriptor-typed dataclass field: the field stays required and appears in
+    ``dataclasses.fields`` (so :mod:`gan_pde.io` saves the basis as before)."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._slot = "_" + name
@@ -114,7 +114,7 @@ class _LazyBasis:
         if obj is None:
             raise AttributeError(self._slot[1:])  # no default: the field is required
         value = obj.__dict__[self._slot]
-        if callable(value) and not isinstance(value, skfem.CellBasis):
+        if isinstance(value, _PendingBasis):
             value = value()
             obj.__dict__[self._slot] = value
         return value
@@ -447,19 +447,19 @@ def weighted_laplacian_spectrum(
         iterative=partial(_is_iterative, method, mesh.dim(), linear),
         basis=not _lazy_basis(mesh, element),
     )
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the ordering beside the assembly
         basis, element_dofs, system = _basis_and_system(
             density, mesh, element, method, k, pool, linear
         )
-        chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim(), linear)
-        _check_solver_for_method(chosen, linear)
-        assembly_seconds = time.perf_counter() - start
+    chosen = _choose_method(method, system.stiffness.shape[0], mesh.dim(), linear)
+    _check_solver_for_method(chosen, linear)
+    assembly_seconds = time.perf_counter() - start
 
-        start = time.perf_counter()
-        values, vectors, provenance = _solve_pencil(
-            chosen, system, k, tol, _for_method(chosen, linear, system, mesh.dim())
-        )
-        solve_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    values, vectors, provenance = _solve_pencil(
+        chosen, system, k, tol, _for_method(chosen, linear, system, mesh.dim())
+    )
+    solve_seconds = time.perf_counter() - start
     eigensolver = None if provenance is None else provenance.pop("eigensolver", None)
     if not (np.all(np.isfinite(values)) and np.all(np.isfinite(vectors))):
         msg = f"the {chosen} eigen-solver returned NaN/Inf eigenpairs"
@@ -527,7 +527,7 @@ def _basis_and_system(
     pool: ThreadPoolExecutor,
     solver: LinearSolver,
 ) -> tuple[skfem.CellBasis | _PendingBasis, np.ndarray, WeightedSystem]:
-    """The basis (or, for P1 on simplices, a function that builds it), the cells' dofs and
+    """The basis (for P1 on simplices, a :class:`_PendingBasis`), the cells' dofs and
     the assembled pencil, using both cores for P1 on simplices.
 
     There the matrices need only the mesh (:func:`~gan_pde.fem.forms.assemble_weighted`'s
@@ -535,7 +535,7 @@ def _basis_and_system(
     graph, known before assembly) while the first assembles.  The eigenpairs and the
     resolution checks need only the matrices and the cells' vertices, so scikit-fem's
     basis is left to :attr:`Spectrum.basis` to build on first access (the eigenfunctions,
-    plots): at 1e6 3D dofs it takes 13 s and 6 GB, and built beside LOBPCG it made the
+    plots): at 1e6 3D dofs it takes 13 s and 4.7 GB, and built beside LOBPCG it made the
     spectrum 42.7 s and 7.9 GB instead of 34.3 s and 3.6 GB.
     """
     if not _lazy_basis(mesh, element):
